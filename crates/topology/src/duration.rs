@@ -30,16 +30,16 @@ pub fn parse_duration_s(input: &str) -> Result<f64, DurationError> {
 
     // The number may carry an exponent, as in "1e3ms".
     let value: f64 = number.parse().map_err(|_| error())?;
-    let scale = match unit.trim() {
-        "ns" => 1e-9,
-        "us" | "µs" | "μs" => 1e-6,
-        "ms" => 1e-3,
-        "s" => 1.0,
-        "m" | "min" => 60.0,
-        "h" => 3600.0,
+    // Dividing by the exact power of ten keeps "800us" equal to the literal 0.0008.
+    let seconds = match unit.trim() {
+        "ns" => value / 1e9,
+        "us" | "µs" | "μs" => value / 1e6,
+        "ms" => value / 1e3,
+        "s" => value,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3600.0,
         _ => return Err(error()),
     };
-    let seconds = value * scale;
     if seconds.is_finite() && seconds >= 0.0 {
         Ok(seconds)
     } else {
