@@ -1,0 +1,144 @@
+//! Highest Poisson rate the generator sustains with send-lateness p99 under
+//! 100 µs, next to the throughput of a plain closed-loop tonic client, both
+//! against the minimal Echo server in this process.
+//!
+//! Run with `cargo bench -p queuelab-loadgen --bench max_rate`. The server
+//! gets a runtime with 1 worker thread. The generator and the closed loop
+//! each run on a current-thread runtime on a thread of their own, so on a
+//! 2-core machine each side has about one core.
+
+use std::time::{Duration, Instant};
+
+use queuelab_loadgen::echo::proto::EchoRequest;
+use queuelab_loadgen::echo::proto::echo_client::EchoClient;
+use queuelab_loadgen::echo::spawn_echo_server;
+use queuelab_loadgen::{EchoSender, Plan, RunOptions, connect, spawn_run};
+
+/// Send-lateness p99 a sustained rate must stay under.
+const LATENESS_P99_LIMIT: Duration = Duration::from_micros(100);
+const WARMUP: Duration = Duration::from_secs(1);
+const WINDOW: Duration = Duration::from_secs(3);
+const RATES_PER_S: [f64; 9] = [
+    1000.0, 2000.0, 3000.0, 4000.0, 6000.0, 8000.0, 10_000.0, 12_000.0, 16_000.0,
+];
+const CONCURRENCIES: [usize; 4] = [1, 8, 32, 128];
+
+fn main() {
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("server runtime starts");
+    let address = server
+        .block_on(spawn_echo_server())
+        .expect("echo server binds 127.0.0.1");
+    let url = format!("http://{address}");
+
+    println!("open loop (Poisson), warm-up {WARMUP:?}, window {WINDOW:?} per rate");
+    println!(
+        "{:>9} {:>10} {:>10} {:>11} {:>11} {:>9} {:>8}",
+        "rate/s", "achieved/s", "ok/s", "late p50", "late p99", "p99", "dropped"
+    );
+    let mut sustained_per_s = None;
+    let mut failures = 0;
+    for rate_per_s in RATES_PER_S {
+        let (row, kept_up) = open_loop(&url, rate_per_s);
+        println!("{row}");
+        if kept_up {
+            sustained_per_s = Some(rate_per_s);
+        } else {
+            failures += 1;
+            if failures == 2 {
+                break;
+            }
+        }
+    }
+    match sustained_per_s {
+        Some(rate) => println!(
+            "highest rate with send-lateness p99 < {LATENESS_P99_LIMIT:?} and no drops: {rate}/s"
+        ),
+        None => println!("no rate kept send-lateness p99 under {LATENESS_P99_LIMIT:?}"),
+    }
+
+    println!();
+    println!("closed loop (plain tonic client), {WINDOW:?} per concurrency");
+    println!("{:>11} {:>10}", "concurrency", "calls/s");
+    for concurrency in CONCURRENCIES {
+        let calls_per_s = closed_loop(&url, concurrency);
+        println!("{concurrency:>11} {calls_per_s:>10.0}");
+    }
+}
+
+/// Runs one open-loop plan at `rate_per_s` and returns its table row and
+/// whether the generator kept send-lateness p99 under the limit, with no
+/// drops.
+fn open_loop(url: &str, rate_per_s: f64) -> (String, bool) {
+    let plan = Plan::new(&[rate_per_s], WARMUP, WINDOW).expect("bench plan is valid");
+    let options = RunOptions {
+        seed: 1,
+        max_in_flight: 10_000,
+        timeout: Duration::from_secs(2),
+        ..RunOptions::default()
+    };
+    let url = url.to_owned();
+    let outcome = spawn_run(plan, options, move || async move {
+        Ok(EchoSender::new(connect(&url).await?, Duration::ZERO))
+    })
+    .expect("generator thread starts")
+    .join()
+    .expect("generator connects to the echo server");
+
+    let summary = &outcome.windows[0].summary;
+    let late_p99_s = summary.send_lateness_p99_s.unwrap_or(f64::INFINITY);
+    let kept_up = late_p99_s < LATENESS_P99_LIMIT.as_secs_f64() && summary.dropped_by_cap == 0;
+    let row = format!(
+        "{:>9.0} {:>10.0} {:>10.0} {:>9.1}µs {:>9.1}µs {:>7.2}ms {:>8}",
+        rate_per_s,
+        summary.achieved_rate_per_s,
+        summary.throughput_per_s,
+        summary.send_lateness_p50_s.unwrap_or(f64::NAN) * 1e6,
+        late_p99_s * 1e6,
+        summary.latency.p99_s.unwrap_or(f64::NAN) * 1e3,
+        summary.dropped_by_cap,
+    );
+    (row, kept_up)
+}
+
+/// Runs `concurrency` tasks that each send the next Echo call as soon as
+/// the last one replies, for [`WINDOW`], and returns the calls per second.
+fn closed_loop(url: &str, concurrency: usize) -> f64 {
+    let url = url.to_owned();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("client runtime starts");
+        runtime.block_on(async move {
+            let channel = connect(&url).await.expect("client connects");
+            let end = Instant::now() + WINDOW;
+            let tasks: Vec<_> = (0..concurrency)
+                .map(|_| {
+                    let mut client = EchoClient::new(channel.clone());
+                    tokio::spawn(async move {
+                        let mut calls = 0_u64;
+                        while Instant::now() < end {
+                            client
+                                .echo(EchoRequest::default())
+                                .await
+                                .expect("echo call succeeds");
+                            calls += 1;
+                        }
+                        calls
+                    })
+                })
+                .collect();
+            let mut calls = 0;
+            for task in tasks {
+                calls += task.await.expect("client task finishes");
+            }
+            calls as f64 / WINDOW.as_secs_f64()
+        })
+    })
+    .join()
+    .expect("client thread finishes")
+}
