@@ -4,6 +4,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod model;
+mod queue;
+mod values;
+
 /// Check queueing-theory predictions against real traffic.
 #[derive(Debug, Parser)]
 #[command(name = "queuelab", version, about, propagate_version = true)]
@@ -14,11 +18,22 @@ pub struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Predict a network of stations from a topology file: per-station and end-to-end
+    /// latency, the bottleneck and the largest stable rate.
+    Model(model::ModelArgs),
+    /// Solve an M/M/1 queue: utilization, queue lengths, waiting and sojourn times and
+    /// their quantiles, or the servers an unstable load needs.
+    Mm1(queue::Mm1Args),
+    /// Solve an M/M/c queue, or M/M/c/K with --capacity.
+    Mmc(queue::MmcArgs),
 }
 
 /// Runs the chosen subcommand and returns the process exit code.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
+        Command::Model(args) => model::run(args),
+        Command::Mm1(args) => queue::run_mm1(args),
+        Command::Mmc(args) => queue::run_mmc(args),
     }
 }
 

@@ -30,11 +30,6 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<Topology, TopologyError>
             "the topology has no stations: add at least one [[station]] table with a name, servers and service_rate",
         ));
     }
-    if raw.arrival.is_empty() {
-        return Err(checker.whole_file(
-            "the topology has no external arrivals: add an [[arrival]] table with a station and a rate per second",
-        ));
-    }
 
     let mut stations = Vec::with_capacity(raw.station.len());
     let mut lines_by_name: HashMap<&str, usize> = HashMap::new();
@@ -51,6 +46,12 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<Topology, TopologyError>
             ));
         }
         stations.push(station);
+    }
+
+    if raw.arrival.is_empty() {
+        return Err(checker.whole_file(
+            "the topology has no external arrivals: add an [[arrival]] table with a station and a rate per second",
+        ));
     }
 
     let known = |name: &Spanned<String>| -> Result<String, TopologyError> {
