@@ -112,8 +112,8 @@ fn print_table(report: &Report<'_>) {
     );
     println!();
     println!(
-        "{:<12} {:>3} {:>8} {:>7} {:>9} {:>6}  {:>10} {:>10} {:>10} {:>10} {:>10}  {}",
-        "station", "c", "μ/s", "visits", "λ/s", "ρ", "Wq", "W", "p50", "p90", "p99", "model"
+        "{:<12} {:>3} {:>8} {:>7} {:>9} {:>6}  {:>10} {:>10} {:>10} {:>10} {:>10}  model",
+        "station", "c", "μ/s", "visits", "λ/s", "ρ", "Wq", "W", "p50", "p90", "p99"
     );
     for station in &solution.stations {
         let time = |value: Option<f64>| value.map_or("-".to_owned(), format_duration_s);
