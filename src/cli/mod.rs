@@ -4,8 +4,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod host;
+mod io_bench;
 mod model;
 mod queue;
+mod recommend;
 mod values;
 
 /// Check queueing-theory predictions against real traffic.
@@ -26,6 +29,14 @@ enum Command {
     Mm1(queue::Mm1Args),
     /// Solve an M/M/c queue, or M/M/c/K with --capacity.
     Mmc(queue::MmcArgs),
+    /// Sample the host (or one process) and report CPU, memory and disk
+    /// figures with the bottleneck indicators that fired.
+    Host(host::HostArgs),
+    /// Benchmark a directory's file system: sequential and random 4 KiB I/O,
+    /// MB/s, IOPS and latency percentiles.
+    IoBench(io_bench::IoBenchArgs),
+    /// Rank instance types and size memory from measured figures (heuristics).
+    Recommend(recommend::RecommendArgs),
 }
 
 /// Runs the chosen subcommand and returns the process exit code.
@@ -34,6 +45,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Model(args) => model::run(args),
         Command::Mm1(args) => queue::run_mm1(args),
         Command::Mmc(args) => queue::run_mmc(args),
+        Command::Host(args) => host::run(args),
+        Command::IoBench(args) => io_bench::run(args),
+        Command::Recommend(args) => recommend::run(args),
     }
 }
 
