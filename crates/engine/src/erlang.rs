@@ -2,22 +2,33 @@
 //!
 //! The textbook forms divide sums of `a^k / k!`, which overflow a double for a
 //! few hundred servers. Here Erlang B comes from the recursion
-//! `B(0) = 1`, `B(k) = a·B(k−1) / (k + a·B(k−1))`, whose terms all lie in
-//! [0, 1], and Erlang C follows from it in closed form. The cost is O(c) and no
-//! intermediate value can overflow.
+//! `B(0) = 1`, `B(k) = a·B(k−1) / (k + a·B(k−1))`, run on its reciprocal
+//! `1/B(k) = 1 + (k/a)·1/B(k−1)`: a chain of positive multiply-adds with no
+//! cancellation and no division, and Erlang C follows from it in closed form.
+//! The cost is O(c). When 1/B passes the largest double, B is below 1e-308
+//! and is returned as 0, which is its value to double precision.
 
 /// Returns the Erlang B blocking probability for `servers` servers and an
 /// offered load of `offered_load` = λ/μ erlangs.
 ///
 /// It is the loss probability of an M/M/c/c system. Any non-negative offered
-/// load is valid; 0 servers block every arrival.
+/// load is valid; 0 servers block every arrival, and a load of 0 blocks none.
 pub fn erlang_b(servers: u64, offered_load: f64) -> f64 {
-    let mut blocking = 1.0;
-    for k in 1..=servers {
-        let numerator = offered_load * blocking;
-        blocking = numerator / (k as f64 + numerator);
+    if servers == 0 {
+        return 1.0;
     }
-    blocking
+    if offered_load <= 0.0 {
+        return 0.0;
+    }
+    let inverse_load = 1.0 / offered_load;
+    let mut reciprocal = 1.0;
+    for k in 1..=servers {
+        reciprocal = 1.0 + k as f64 * inverse_load * reciprocal;
+        if reciprocal == f64::INFINITY {
+            return 0.0;
+        }
+    }
+    1.0 / reciprocal
 }
 
 /// Returns the Erlang C probability that an arrival to an M/M/c queue waits.

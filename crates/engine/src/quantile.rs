@@ -52,6 +52,16 @@ pub(crate) fn check_level(q: f64) -> Result<(), ModelError> {
 /// typical value of the variable (its mean, say) used to start the bracket.
 /// The result is accurate to a relative 1e-12 or to 1e-15 s.
 pub(crate) fn quantile_from_survival(survival: impl Fn(f64) -> f64, q: f64, scale_s: f64) -> f64 {
+    quantile_with_tolerance(survival, q, scale_s, 1e-12)
+}
+
+/// Like [`quantile_from_survival`], to a given relative tolerance.
+pub(crate) fn quantile_with_tolerance(
+    survival: impl Fn(f64) -> f64,
+    q: f64,
+    scale_s: f64,
+    relative_tolerance: f64,
+) -> f64 {
     let tail = 1.0 - q;
     if survival(0.0) <= tail {
         return 0.0;
@@ -74,7 +84,7 @@ pub(crate) fn quantile_from_survival(survival: impl Fn(f64) -> f64, q: f64, scal
         } else {
             high = middle;
         }
-        if high - low <= 1e-12 * high || high - low <= 1e-15 {
+        if high - low <= relative_tolerance * high || high - low <= 1e-15 {
             break;
         }
     }

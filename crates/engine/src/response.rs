@@ -142,7 +142,12 @@ fn response_transform(
         };
         let mut value = station.sojourn_time_transform(s);
         for edge in &calls[index] {
-            let call = (-s * network.transport_overhead(edge.to)).exp() * visit[edge.to];
+            let overhead = network.transport_overhead(edge.to);
+            let call = if overhead > 0.0 {
+                (-s * overhead).exp() * visit[edge.to]
+            } else {
+                visit[edge.to]
+            };
             value *= (1.0 - edge.probability) + edge.probability * call;
         }
         visit[index] = value;
