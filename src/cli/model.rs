@@ -79,6 +79,7 @@ pub fn run(args: ModelArgs) -> anyhow::Result<ExitCode> {
     let options = ResponseOptions {
         simulated_requests: args.simulated_requests,
         seed: args.seed,
+        spectrum_levels: Vec::new(),
     };
     let solution = network
         .solve(&options)

@@ -54,5 +54,5 @@ pub use num_complex::Complex64;
 pub use outcome::{DEFAULT_TARGET_UTILIZATION, Metrics, Outcome, Overload};
 pub use planning::{servers_for_stability, servers_for_utilization};
 pub use quantile::Quantiles;
-pub use response::{EndToEnd, ResponseMethod, ResponseOptions};
+pub use response::{EndToEnd, QuantilePoint, ResponseMethod, ResponseOptions};
 pub use station::{AllenCunneen, SolvedStation, StationSpec};

@@ -14,7 +14,7 @@ use crate::error::ModelError;
 use crate::outcome::{DEFAULT_TARGET_UTILIZATION, Outcome, Overload};
 use crate::planning::servers_for_utilization;
 use crate::quantile::Quantiles;
-use crate::response::{EndToEnd, ResponseOptions, end_to_end};
+use crate::response::{EndToEnd, QuantilePoint, ResponseOptions, end_to_end, spectrum_at};
 use crate::station::{SolvedStation, StationSpec};
 use crate::traffic::{Edge, solve_traffic};
 
@@ -303,6 +303,7 @@ impl Network {
                     total,
                     outcome.as_ref(),
                     self.transport_overheads[index],
+                    &options.spectrum_levels,
                 )
             })
             .collect();
@@ -413,6 +414,9 @@ pub struct StationPrediction {
     pub mean_sojourn_time: Option<f64>,
     /// Sojourn-time quantiles, seconds.
     pub sojourn_time: Option<Quantiles>,
+    /// Sojourn-time quantiles at [`ResponseOptions::spectrum_levels`], seconds.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sojourn_time_spectrum: Vec<QuantilePoint>,
     /// Transport overhead added to each call into this station, seconds.
     pub transport_overhead: f64,
     /// What an unstable station needs.
@@ -426,6 +430,7 @@ impl StationPrediction {
         external_rate: f64,
         outcome: Option<&Outcome<SolvedStation>>,
         transport_overhead: f64,
+        spectrum_levels: &[f64],
     ) -> Self {
         let arrival_rate = external_rate * visit_ratio;
         let mut prediction = StationPrediction {
@@ -446,6 +451,7 @@ impl StationPrediction {
             mean_waiting_time: None,
             mean_sojourn_time: None,
             sojourn_time: None,
+            sojourn_time_spectrum: Vec::new(),
             transport_overhead,
             overload: None,
         };
@@ -468,6 +474,9 @@ impl StationPrediction {
                 prediction.mean_waiting_time = Some(metrics.mean_waiting_time);
                 prediction.mean_sojourn_time = Some(metrics.mean_sojourn_time);
                 prediction.sojourn_time = Some(station.sojourn_time_quantiles());
+                prediction.sojourn_time_spectrum = spectrum_at(spectrum_levels, |q| {
+                    station.sojourn_time_quantile(q).unwrap_or(f64::NAN)
+                });
             }
         }
         prediction

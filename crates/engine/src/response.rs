@@ -30,6 +30,9 @@ pub struct ResponseOptions {
     pub simulated_requests: u64,
     /// Seed of the simulation.
     pub seed: u64,
+    /// Extra quantile levels in [0, 1) to compute for percentile-spectrum
+    /// plots, per station and end to end; empty by default.
+    pub spectrum_levels: Vec<f64>,
 }
 
 impl Default for ResponseOptions {
@@ -39,6 +42,7 @@ impl Default for ResponseOptions {
         ResponseOptions {
             simulated_requests: 200_000,
             seed: 1,
+            spectrum_levels: Vec::new(),
         }
     }
 }
@@ -81,6 +85,18 @@ pub struct EndToEnd {
     pub response_time: Quantiles,
     /// How the quantiles were computed.
     pub method: ResponseMethod,
+    /// Quantiles at [`ResponseOptions::spectrum_levels`], seconds.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub spectrum: Vec<QuantilePoint>,
+}
+
+/// One point of a percentile spectrum.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct QuantilePoint {
+    /// Quantile level q in [0, 1).
+    pub level: f64,
+    /// The q-quantile, seconds.
+    pub seconds: f64,
 }
 
 /// Computes the end-to-end response time of a network whose stations are all stable.
@@ -104,25 +120,47 @@ pub(crate) fn end_to_end(
         .sum();
 
     if traffic.has_cycles {
-        let response_time = simulate(network, calls, entry, stations, options, mean_response_time);
+        let totals = simulate(network, calls, entry, stations, options);
+        let empirical = |q: f64| {
+            if totals.is_empty() {
+                return mean_response_time;
+            }
+            let rank = (q * totals.len() as f64).ceil() as usize;
+            totals[rank.clamp(1, totals.len()) - 1]
+        };
         return EndToEnd {
             mean_response_time,
-            response_time,
+            response_time: Quantiles::from_fn(empirical),
             method: ResponseMethod::Simulation {
                 requests: options.simulated_requests,
                 seed: options.seed,
             },
+            spectrum: spectrum_at(&options.spectrum_levels, empirical),
         };
     }
 
     let transform = |s: Complex64| response_transform(network, calls, entry, traffic, stations, s);
-    let response_time =
-        Quantiles::from_fn(|q| quantile_from_transform(transform, q, mean_response_time));
+    let quantile = |q: f64| quantile_from_transform(transform, q, mean_response_time);
     EndToEnd {
         mean_response_time,
-        response_time,
+        response_time: Quantiles::from_fn(quantile),
         method: ResponseMethod::LaplaceInversion,
+        spectrum: spectrum_at(&options.spectrum_levels, quantile),
     }
+}
+
+/// Evaluates `quantile` at each level.
+pub(crate) fn spectrum_at(
+    levels: &[f64],
+    mut quantile: impl FnMut(f64) -> f64,
+) -> Vec<QuantilePoint> {
+    levels
+        .iter()
+        .map(|&level| QuantilePoint {
+            level,
+            seconds: quantile(level),
+        })
+        .collect()
 }
 
 /// Evaluates E[e^(−sR)] for an acyclic call graph, callees before callers.
@@ -168,15 +206,15 @@ const TABLE_SIZE: usize = 4096;
 /// A bound on visits per simulated request, far above any realistic mean.
 const MAX_VISITS_PER_REQUEST: usize = 1_000_000;
 
-/// Simulates `options.simulated_requests` call trees and returns their quantiles.
+/// Simulates `options.simulated_requests` call trees and returns their
+/// response times, sorted.
 fn simulate(
     network: &Network,
     calls: &[Vec<Edge>],
     entry: &[f64],
     stations: &[Option<&SolvedStation>],
     options: &ResponseOptions,
-    mean_response_time: f64,
-) -> Quantiles {
+) -> Vec<f64> {
     let mut rng = SplitMix64::new(options.seed);
     let specs = network.stations();
 
@@ -237,12 +275,5 @@ fn simulate(
     }
 
     totals.sort_unstable_by(f64::total_cmp);
-    let empirical = |q: f64| {
-        if totals.is_empty() {
-            return mean_response_time;
-        }
-        let rank = (q * totals.len() as f64).ceil() as usize;
-        totals[rank.clamp(1, totals.len()) - 1]
-    };
-    Quantiles::from_fn(empirical)
+    totals
 }
