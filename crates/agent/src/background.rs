@@ -15,7 +15,7 @@ use crate::window::Window;
 /// Settings of a background sampler.
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
-    /// Time between samples. At least [`Sampler::MINIMUM_INTERVAL`]; default 1 s.
+    /// Time between samples. At least [`Sampler::MINIMUM_INTERVAL`], default 1 s.
     pub interval: Duration,
     /// The process to follow. Default [`ProcessTarget::Current`].
     pub target: ProcessTarget,
@@ -40,9 +40,9 @@ impl Default for AgentConfig {
 ///
 /// The thread sleeps between samples, so its cost is one sample per interval
 /// (see [`Summary::sampler_cpu_s_per_sample`](crate::Summary::sampler_cpu_s_per_sample)).
-/// It blocks on `/proc` reads, which is why it is an OS thread and not a task
-/// on an async runtime; the handle's methods only lock a mutex briefly, so an
-/// async service may call them from a task.
+/// It is an OS thread rather than an async task because it blocks on `/proc`
+/// reads. The handle's methods only lock a mutex briefly, so an async service
+/// may call them from a task.
 ///
 /// # Errors
 /// [`AgentError::IntervalTooShort`], [`AgentError::EmptyWindow`], the errors
@@ -124,8 +124,7 @@ impl Drop for SamplerHandle {
     }
 }
 
-/// The sampling loop: one sample per interval on a fixed schedule, until the
-/// stop channel closes.
+/// Takes one sample per interval on a fixed schedule until the stop channel closes.
 fn run(
     mut sampler: Sampler,
     interval: Duration,

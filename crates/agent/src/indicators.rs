@@ -5,11 +5,11 @@ use serde::{Deserialize, Serialize};
 use crate::summary::{DiskSummary, MountSummary, ProcessSummary, Summary};
 use crate::thresholds::{MIB, Thresholds};
 
-/// How urgent an indicator is. Orders as `Info < Warning < Critical`.
+/// Urgency of an indicator, ordered `Info < Warning < Critical`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
-    /// Worth knowing; no action needed yet.
+    /// Worth knowing, with no action needed yet.
     Info,
     /// Degraded or heading for trouble.
     Warning,
@@ -24,7 +24,7 @@ pub struct Indicator {
     pub name: String,
     /// The device or mount point it concerns, for per-device indicators.
     pub subject: Option<String>,
-    /// How urgent it is.
+    /// Urgency.
     pub severity: Severity,
     /// The measured value, in `unit`.
     pub value: f64,
@@ -34,7 +34,7 @@ pub struct Indicator {
     pub unit: String,
     /// One line saying what was measured.
     pub message: String,
-    /// What to do about it.
+    /// Suggested action.
     pub recommendation: String,
 }
 
@@ -64,7 +64,7 @@ pub fn evaluate(summary: &Summary, thresholds: &Thresholds) -> Vec<Indicator> {
     fired
 }
 
-/// Picks the severity of a two-level indicator; `None` when neither limit is exceeded.
+/// Picks the severity of a two-level indicator, or `None` when neither limit is exceeded.
 fn two_level(value: f64, warning: f64, critical: f64) -> Option<(Severity, f64)> {
     if value > critical {
         Some((Severity::Critical, critical))

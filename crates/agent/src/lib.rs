@@ -3,7 +3,7 @@
 //! Once per interval the [`Sampler`] reads one process (its own or a given
 //! PID) and the host: CPU, memory, page faults, context switches, interrupts,
 //! per-device disk counters and space per mount. `sysinfo` supplies what it
-//! has; [`procfs`] reads the rest from `/proc` (Linux only).
+//! has, and [`procfs`] reads the rest from `/proc` (Linux only).
 //!
 //! - [`sample`]: the figures of one instant.
 //! - [`sampler`]: reading them.

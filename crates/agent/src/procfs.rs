@@ -32,7 +32,7 @@ pub struct ProcessCounters {
 
 /// Parses `/proc/diskstats` into one entry per device line.
 ///
-/// Each line is `major minor name` followed by at least 11 counters; newer
+/// Each line is `major minor name` followed by at least 11 counters. Newer
 /// kernels append discard and flush counters, which are ignored.
 pub fn parse_diskstats(text: &str) -> Result<Vec<DiskCounters>, AgentError> {
     let mut disks = Vec::new();
@@ -123,8 +123,8 @@ pub fn parse_pid_stat(text: &str) -> Result<ProcessCounters, AgentError> {
 /// Reads the counters of whole block devices, leaving out partitions, loop
 /// devices and RAM disks.
 ///
-/// A whole device has an entry in `/sys/block`; a partition does not, and
-/// counting both would count each I/O twice.
+/// A whole device has an entry in `/sys/block` but a partition does not.
+/// Counting both would count each I/O twice.
 pub fn read_disk_counters() -> Result<Vec<DiskCounters>, AgentError> {
     let text = read("/proc/diskstats")?;
     let disks = parse_diskstats(&text)?
@@ -206,7 +206,7 @@ mod tests {
 
     #[test]
     fn pid_stat_name_with_spaces() {
-        // Fields 3..=20 after the name; minflt = 100, majflt = 7, num_threads = 5.
+        // Fields 3 to 20 follow the name, with minflt = 100, majflt = 7 and num_threads = 5.
         let text = "42 (my (odd) name) S 1 42 42 0 -1 4194304 100 0 7 0 0 0 0 0 20 0 5 0 33613 3133440 417";
         let counters = parse_pid_stat(text).unwrap();
 

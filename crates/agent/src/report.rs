@@ -7,8 +7,8 @@ use crate::sample::Sample;
 use crate::summary::{Summary, summarize};
 use crate::thresholds::Thresholds;
 
-/// What the agent reports for one window. Serialises with SI units: bytes,
-/// seconds, bytes per second; CPU in percent and shares as 0-to-1 ratios.
+/// Agent report of one window. It serialises with SI units (bytes, seconds,
+/// bytes per second), CPU in percent and shares as ratios from 0 to 1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentReport {
     /// The figures of the window.
@@ -17,13 +17,13 @@ pub struct AgentReport {
     pub indicators: Vec<Indicator>,
     /// The limits the indicators were evaluated against.
     pub thresholds: Thresholds,
-    /// Samples pushed out of a full window before the report; non-zero means
+    /// Samples pushed out of a full window before the report. Non-zero means
     /// the summary covers only the most recent part of the window.
     pub dropped_samples: u64,
 }
 
 impl AgentReport {
-    /// Summarises `samples` and evaluates the indicators; `None` when there is no sample.
+    /// Summarises `samples` and evaluates the indicators, or returns `None` without samples.
     pub fn from_samples(
         samples: &[Sample],
         thresholds: &Thresholds,

@@ -1,7 +1,7 @@
 //! One sample: what the sampler reads at one instant.
 //!
 //! Counters (`*_total`) are cumulative since boot or process start, as the
-//! kernel reports them; rates come from differences across a window in
+//! kernel reports them. Rates come from differences across a window in
 //! [`summary`](crate::summary). Gauges (CPU %, memory, load average) are the
 //! values at the sampling instant.
 

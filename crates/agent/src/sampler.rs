@@ -11,7 +11,7 @@ use crate::error::AgentError;
 use crate::procfs;
 use crate::sample::{HostSample, MountUsage, ProcessSample, Sample};
 
-/// Which process the sampler follows besides the host.
+/// Process that the sampler follows besides the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProcessTarget {
     /// Host figures only.

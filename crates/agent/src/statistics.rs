@@ -16,7 +16,7 @@ pub struct Distribution {
 }
 
 impl Distribution {
-    /// Summarises `values`; `None` when there are none.
+    /// Summarises `values`, or returns `None` when there are none.
     pub fn of(values: &[f64]) -> Option<Self> {
         let avg = mean(values)?;
         let mut sorted = values.to_vec();
@@ -31,7 +31,7 @@ impl Distribution {
     }
 }
 
-/// Arithmetic mean; `None` for an empty slice.
+/// Returns the arithmetic mean, or `None` for an empty slice.
 pub fn mean(values: &[f64]) -> Option<f64> {
     if values.is_empty() {
         return None;
@@ -39,7 +39,7 @@ pub fn mean(values: &[f64]) -> Option<f64> {
     Some(values.iter().sum::<f64>() / values.len() as f64)
 }
 
-/// Population variance (divided by n, not n − 1); `None` for an empty slice.
+/// Returns the population variance (divided by n, not n − 1), or `None` for an empty slice.
 ///
 /// The values are all cores of one host, a whole population rather than a
 /// sample of one.
@@ -59,7 +59,7 @@ pub fn nearest_rank(sorted: &[f64], percent: f64) -> f64 {
 }
 
 /// Slope of the least-squares line through the points `(x, y)`, in units of
-/// y per unit of x; `None` with fewer than two distinct x.
+/// y per unit of x, or `None` with fewer than two distinct x.
 ///
 /// A fitted slope uses every sample, so one outlier at either end of the
 /// window moves it far less than (last − first) / duration would.

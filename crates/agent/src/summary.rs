@@ -14,7 +14,7 @@ pub const DISKSTATS_SECTOR_BYTES: u64 = 512;
 pub struct Summary {
     /// Samples in the window.
     pub sample_count: usize,
-    /// Seconds from the first to the last sample; rates are per second of this span.
+    /// Seconds from the first to the last sample. Rates are per second of this span.
     pub window_s: f64,
     /// Logical cores of the host.
     pub cores: usize,
@@ -90,11 +90,11 @@ pub struct DiskSummary {
     pub read_iops: f64,
     /// Writes completed per second.
     pub write_iops: f64,
-    /// Mean time per completed read, in seconds; `None` without reads.
+    /// Mean time per completed read, in seconds, or `None` without reads.
     pub read_latency_s: Option<f64>,
-    /// Mean time per completed write, in seconds; `None` without writes.
+    /// Mean time per completed write, in seconds, or `None` without writes.
     pub write_latency_s: Option<f64>,
-    /// Mean time per completed operation of either kind, in seconds; `None` without I/O.
+    /// Mean time per completed operation of either kind, in seconds, or `None` without I/O.
     pub latency_s: Option<f64>,
     /// Share of the window with at least one I/O in flight, 0 to 1.
     pub busy_ratio: f64,
@@ -115,7 +115,7 @@ pub struct MountSummary {
     pub used_ratio: f64,
 }
 
-/// Derives the window's figures; `None` for an empty window.
+/// Derives the window's figures, or returns `None` for an empty window.
 ///
 /// Rates divide the change of a counter between the first and the last
 /// sample by the seconds between them, so a window of one sample has rates

@@ -51,22 +51,22 @@ impl Window {
         self.dropped = 0;
     }
 
-    /// The samples, oldest first.
+    /// Returns a copy of the samples, oldest first.
     pub fn samples(&self) -> Vec<Sample> {
         self.samples.iter().cloned().collect()
     }
 
-    /// Number of samples held.
+    /// Returns the number of samples in the window.
     pub fn len(&self) -> usize {
         self.samples.len()
     }
 
-    /// Whether the window holds no sample.
+    /// Returns whether the window contains no sample.
     pub fn is_empty(&self) -> bool {
         self.samples.is_empty()
     }
 
-    /// Samples pushed out since the window was created or cleared.
+    /// Returns the number of samples pushed out since the window was created or cleared.
     pub fn dropped(&self) -> u64 {
         self.dropped
     }

@@ -179,7 +179,7 @@ fn with_disk_time(total_ms_for_100_ops: u64) -> Vec<Sample> {
     let mut first = quiet_sample(0.0);
     first.disks = vec![disk(0, 0, 0, 0)];
     let mut last = quiet_sample(10.0);
-    // 60 reads and 40 writes; the time is split 60/40 as well.
+    // 60 reads and 40 writes, with the time split 60/40 as well.
     let read_ms = total_ms_for_100_ops * 6 / 10;
     last.disks = vec![disk(60, read_ms, 40, total_ms_for_100_ops - read_ms)];
     vec![first, last]

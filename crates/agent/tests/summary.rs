@@ -28,7 +28,7 @@ fn disk_latency_is_ms_per_op_in_seconds() {
 
 #[test]
 fn disk_rates_from_sectors_and_ops() {
-    // 80 000 sectors × 512 B = 40 960 000 B in 10 s; 20 000 sectors = 10 240 000 B.
+    // 80 000 sectors × 512 B = 40 960 000 B in 10 s, and 20 000 sectors = 10 240 000 B.
     let summary = summarize(&disk_window()).unwrap();
     let vda = summary.disks.iter().find(|d| d.device == "vda").unwrap();
 
@@ -89,7 +89,7 @@ fn summarize_disk_directly() {
 
     let summary = summarize_disk(&before, &after, 2.0);
 
-    // 120 ms over 4 operations = 30 ms; reads 10 ms each, the write 90 ms.
+    // 120 ms over 4 operations = 30 ms. Reads take 10 ms each, the write 90 ms.
     assert_eq!(summary.latency_s, Some(0.030));
     assert_eq!(summary.read_latency_s, Some(0.010));
     assert_eq!(summary.write_latency_s, Some(0.090));
@@ -110,7 +110,7 @@ fn counter_reset_counts_as_no_change() {
 #[test]
 fn rss_growth_uses_least_squares() {
     // RSS 100 MB flat for 10 samples, then one 50 MB spike in the last
-    // sample. First/last would give 50 MB / 10 s = 5 MB/s; the fitted slope
+    // sample. First/last would give 50 MB / 10 s = 5 MB/s, but the fitted slope
     // is 50e6 × (10 − 5) / Σ(dx²) = 50e6 × 5 / 110 ≈ 2.27 MB/s.
     let mut samples: Vec<Sample> = (0..11)
         .map(|t| common::quiet_sample(f64::from(t)))

@@ -7,10 +7,10 @@
 #   ROUNDS    runs of each tool (default 3)
 #   QUEUELAB  path of the queuelab binary (default target/debug/queuelab)
 #
-# The fio jobs mirror io-bench's phases: buffered 64 KiB sequential writes
-# with a final fsync, O_DIRECT 64 KiB sequential reads, and 2000 O_DIRECT
-# 4 KiB random reads and writes (the writes with a final fsync), one job at
-# a time with the psync engine (queue depth 1).
+# The fio jobs mirror io-bench's phases. Sequential writes are buffered 64 KiB
+# blocks with a final fsync, and sequential reads are O_DIRECT 64 KiB blocks.
+# The random phases are 2000 O_DIRECT 4 KiB reads, and 2000 writes with a
+# final fsync. Each job runs alone with the psync engine (queue depth 1).
 set -euo pipefail
 
 dir=${1:?usage: compare_with_fio.sh DIR [ROUNDS] [QUEUELAB]}

@@ -23,7 +23,7 @@ const MAX_LATENCY_NS: u64 = 60_000_000_000;
 
 /// Runs the benchmark in `config.dir` and removes its test file before returning.
 ///
-/// `cancel` is checked before each operation; once it is set, the run stops,
+/// `cancel` is checked before each operation. Once it is set, the run stops,
 /// removes its file and returns [`BenchError::Interrupted`].
 ///
 /// # Errors
@@ -197,7 +197,7 @@ fn random_write(
 }
 
 /// Opens the file for the read phases so that they reach the device, and
-/// says how. The file was written and fsynced before this.
+/// returns the way used. The file was written and fsynced before this.
 fn bypass_cache(mode: CacheMode, test_file: &TestFile) -> Result<(CacheBypass, File), BenchError> {
     match mode {
         CacheMode::Direct => Ok((CacheBypass::DirectIo, test_file.open(true)?)),
@@ -217,7 +217,7 @@ fn bypass_cache(mode: CacheMode, test_file: &TestFile) -> Result<(CacheBypass, F
 }
 
 /// `O_DIRECT` first, because it affects only this file and matches `fio
-/// --direct=1`; dropping the host's whole page cache comes next, and
+/// --direct=1`. Dropping the host's whole page cache comes next, and
 /// `posix_fadvise` last.
 fn auto_bypass(test_file: &TestFile) -> Result<(CacheBypass, File), BenchError> {
     match test_file.open(true) {
@@ -242,7 +242,7 @@ fn auto_bypass(test_file: &TestFile) -> Result<(CacheBypass, File), BenchError> 
     }
 }
 
-/// Writes `1` (page cache only) to `/proc/sys/vm/drop_caches`; only root may.
+/// Writes `1` (page cache only) to `/proc/sys/vm/drop_caches`, which only root may do.
 fn drop_page_cache() -> std::io::Result<()> {
     std::fs::write("/proc/sys/vm/drop_caches", b"1")
 }
@@ -261,7 +261,7 @@ fn evict_file_pages(test_file: &TestFile, file: &File) -> Result<(), BenchError>
     Ok(())
 }
 
-/// A random 4 KiB-aligned offset at which a 4 KiB block fits in the file.
+/// Picks a random 4 KiB-aligned offset at which a 4 KiB block fits in the file.
 fn random_offset(config: &BenchConfig, rng: &mut SmallRng) -> u64 {
     let blocks = config.size_bytes / RANDOM_BLOCK_BYTES as u64;
     rng.random_range(0..blocks) * RANDOM_BLOCK_BYTES as u64

@@ -1,4 +1,4 @@
-//! What to benchmark: directory, sizes and how to get past the page cache.
+//! Benchmark settings: directory, sizes and the way past the page cache.
 
 use std::path::PathBuf;
 
@@ -9,7 +9,7 @@ use crate::error::BenchError;
 /// Size of each random read and write, and the alignment that `O_DIRECT` needs.
 pub const RANDOM_BLOCK_BYTES: usize = 4096;
 
-/// How the read phases avoid reading back what the page cache still holds.
+/// Requested way for the read phases to avoid reading back cached pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CacheMode {
@@ -18,8 +18,8 @@ pub enum CacheMode {
     Auto,
     /// Open the file with `O_DIRECT` for the read phases and random writes.
     Direct,
-    /// Write `1` to `/proc/sys/vm/drop_caches` after `fsync` (root only; it
-    /// empties the page cache of the whole host).
+    /// Write `1` to `/proc/sys/vm/drop_caches` after `fsync`. Only root may,
+    /// and it empties the page cache of the whole host.
     DropCaches,
     /// Ask the kernel to evict this file's clean pages with `posix_fadvise(DONTNEED)`.
     Fadvise,
@@ -30,7 +30,7 @@ pub enum CacheMode {
 /// Settings of one benchmark run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BenchConfig {
-    /// Directory for the test file; it must exist and have room for it.
+    /// Directory for the test file, which must exist and have room for it.
     pub dir: PathBuf,
     /// Size of the test file in bytes, a multiple of `block_bytes`.
     pub size_bytes: u64,
@@ -38,7 +38,7 @@ pub struct BenchConfig {
     pub block_bytes: u64,
     /// Number of random 4 KiB reads, and of random 4 KiB writes.
     pub random_ops: u64,
-    /// How reads avoid the page cache.
+    /// Way for the reads to avoid the page cache.
     pub cache_mode: CacheMode,
     /// Seed of the random offsets and of the data written.
     pub seed: u64,
@@ -52,7 +52,7 @@ impl BenchConfig {
     /// Default number of random operations of each kind.
     pub const DEFAULT_RANDOM_OPS: u64 = 2000;
 
-    /// A configuration with the defaults for `dir`.
+    /// Creates a configuration with the defaults for `dir`.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Self {
             dir: dir.into(),

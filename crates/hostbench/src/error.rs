@@ -8,7 +8,7 @@ pub enum BenchError {
     /// A size or count is out of range.
     #[error("invalid {field} {value}: {expected}")]
     InvalidConfig {
-        /// Which setting, such as `block size`.
+        /// Name of the setting, such as `block size`.
         field: &'static str,
         /// The value given.
         value: u64,
@@ -40,7 +40,7 @@ pub enum BenchError {
     /// A file operation failed.
     #[error("{operation} failed on {path}: {source}")]
     Io {
-        /// What was being done, such as `fsync`.
+        /// Operation that failed, such as `fsync`.
         operation: &'static str,
         /// The file or directory.
         path: PathBuf,
@@ -49,7 +49,7 @@ pub enum BenchError {
         source: std::io::Error,
     },
 
-    /// The run was cancelled (Ctrl-C) before it finished; its file was removed.
+    /// The run was cancelled (Ctrl-C) before it finished, and its file was removed.
     #[error("benchmark interrupted; its test file was removed")]
     Interrupted,
 }

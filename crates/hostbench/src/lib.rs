@@ -2,7 +2,7 @@
 //! 4 KiB reads and writes, each with throughput, IOPS and latency percentiles.
 //!
 //! Reads straight after writing would measure the page cache, so the read
-//! phases bypass it ([`CacheMode`]) and the report says how
+//! phases bypass it ([`CacheMode`]) and the report records how
 //! ([`CacheBypass`]). The test file is removed on return, error and
 //! cancellation alike.
 //!

@@ -3,7 +3,7 @@
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-/// How the read phases got past the page cache.
+/// Way the read phases got past the page cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CacheBypass {
@@ -18,7 +18,7 @@ pub enum CacheBypass {
 }
 
 impl CacheBypass {
-    /// One line for people saying what was done.
+    /// Describes the way in one line for people.
     pub fn describe(self) -> &'static str {
         match self {
             Self::DirectIo => "O_DIRECT (reads and random writes bypass the page cache)",
@@ -95,7 +95,7 @@ pub struct BenchReport {
     pub block_bytes: u64,
     /// Size of each random operation in bytes.
     pub random_block_bytes: u64,
-    /// How the reads avoided the page cache.
+    /// Way the reads avoided the page cache.
     pub cache_bypass: CacheBypass,
     /// Buffered writes of the whole file in blocks, then one `fsync`.
     pub sequential_write: PhaseResult,

@@ -29,7 +29,7 @@ impl TestFile {
         Ok((Self { path }, file))
     }
 
-    /// Path of the file.
+    /// Returns the path of the file.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -37,7 +37,7 @@ impl TestFile {
     /// Opens the file for reading and writing, with `O_DIRECT` when `direct`.
     ///
     /// # Errors
-    /// [`BenchError::Io`]; with `direct`, `EINVAL` means that the file system
+    /// [`BenchError::Io`]. With `direct`, `EINVAL` means that the file system
     /// does not support `O_DIRECT` (tmpfs, for one).
     pub fn open(&self, direct: bool) -> Result<File, BenchError> {
         let mut options = OpenOptions::new();
@@ -79,12 +79,12 @@ impl AlignedBuffer {
         }
     }
 
-    /// The aligned bytes.
+    /// Returns the aligned bytes.
     pub fn as_slice(&self) -> &[u8] {
         &self.storage[self.offset..self.offset + self.len]
     }
 
-    /// The aligned bytes, mutable.
+    /// Returns the aligned bytes for writing.
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
         &mut self.storage[self.offset..self.offset + self.len]
     }

@@ -16,7 +16,7 @@ pub struct InstanceType {
     /// Virtual CPUs.
     pub vcpus: u32,
     /// For a burstable type, the share of each vCPU usable without spending
-    /// CPU credits, in percent (0 < baseline ≤ 100); `None` for a fixed-performance type.
+    /// CPU credits, in percent (0 < baseline ≤ 100), or `None` for a fixed-performance type.
     #[serde(default)]
     pub baseline_percent: Option<f64>,
     /// On-demand price per hour in US dollars.
@@ -24,12 +24,12 @@ pub struct InstanceType {
 }
 
 impl InstanceType {
-    /// Whether the type runs on CPU credits above its baseline.
+    /// Returns whether the type runs on CPU credits above its baseline.
     pub fn is_burstable(&self) -> bool {
         self.baseline_percent.is_some()
     }
 
-    /// vCPUs per dollar-hour, the tie-breaker between equal scores.
+    /// Returns vCPUs per dollar-hour, the tie-breaker between equal scores.
     pub fn vcpus_per_usd(&self) -> f64 {
         f64::from(self.vcpus) / self.price_per_hour_usd
     }
@@ -87,7 +87,7 @@ impl Catalog {
         Ok(catalog)
     }
 
-    /// The catalog shipped with queuelab (c5 and t3 types).
+    /// Returns the catalog shipped with queuelab (c5 and t3 types).
     pub fn builtin() -> Self {
         Self::from_toml(DEFAULT_CATALOG_TOML).expect("the shipped catalog is valid")
     }

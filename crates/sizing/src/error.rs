@@ -16,14 +16,14 @@ pub enum SizingError {
     InvalidInstance {
         /// Name of the instance type.
         name: String,
-        /// What is wrong and the valid range.
+        /// Problem and the valid range.
         detail: String,
     },
 
     /// A workload figure is out of range.
     #[error("invalid {field} {value}: {expected}")]
     InvalidWorkload {
-        /// Which input, such as `p95 CPU`.
+        /// Name of the input, such as `p95 CPU %`.
         field: &'static str,
         /// The value given.
         value: f64,

@@ -1,6 +1,6 @@
 //! Heuristic sizing advice from measured CPU and memory figures.
 //!
-//! These are rules of thumb, not models: they say where to start, and the
+//! These are rules of thumb, not models. They give a starting point, and the
 //! result should be checked by measuring the new size under load.
 //!
 //! - [`catalog`]: instance types and prices, a shipped default replaceable by a file.

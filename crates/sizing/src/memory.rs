@@ -30,7 +30,7 @@ pub const HOST_SCALE_DOWN_BELOW: f64 = 0.3;
 /// Database buffer pool range as shares of host memory.
 pub const BUFFER_POOL_SHARES: (f64, f64) = (0.7, 0.8);
 
-/// The smallest function tier of at least 1.2 × `rss_bytes`, in MiB; `None`
+/// The smallest function tier of at least 1.2 × `rss_bytes`, in MiB, or `None`
 /// when even the largest tier (3008 MiB) is too small.
 pub fn function_tier_mib(rss_bytes: u64) -> Option<u64> {
     let needed_bytes = rss_bytes as f64 * FUNCTION_HEADROOM;
@@ -64,7 +64,7 @@ pub fn container_memory(rss_bytes: u64, growth_bytes_per_s: f64) -> ContainerMem
     }
 }
 
-/// What to do with a host, from its memory use.
+/// Scaling advice for a host, from its memory use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HostScaling {

@@ -9,8 +9,8 @@
 //! - **thread match** = min(t, v) / max(t, v) for t parallel threads: fewer
 //!   vCPUs than threads makes threads queue, more leaves vCPUs idle.
 //! - **burst match**: on a burstable type with baseline b vCPUs (v × baseline %),
-//!   credits last while avg ≤ b, so the match is min(1, b / avg); a sustained
-//!   workload pays for a burst model it cannot use, so it gets half of that.
+//!   credits last while avg ≤ b, so the match is min(1, b / avg). A sustained
+//!   workload gets half of that because it pays for a burst model it cannot use.
 //!   On a fixed-performance type it is 1 for a sustained workload and
 //!   [`FIXED_BURSTY_MATCH`] for a bursty one, which pays for idle capacity
 //!   between bursts.

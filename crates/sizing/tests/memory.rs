@@ -8,7 +8,7 @@ const MIB: u64 = 1024 * 1024;
 
 #[test]
 fn function_tier_smallest_with_headroom() {
-    // 100 MiB × 1.2 = 120 MiB fits 128; 107 MiB × 1.2 = 128.4 MiB needs 256.
+    // 100 MiB × 1.2 = 120 MiB fits 128, but 107 MiB × 1.2 = 128.4 MiB needs 256.
     assert_eq!(function_tier_mib(100 * MIB), Some(128));
     assert_eq!(function_tier_mib(107 * MIB), Some(256));
     // 1000 MiB × 1.2 = 1200 MiB needs 2048.
@@ -17,7 +17,7 @@ fn function_tier_smallest_with_headroom() {
 
 #[test]
 fn function_tier_largest_and_none() {
-    // 640 MiB × 1.2 = 768 MiB needs 1024; 2500 MiB × 1.2 = 3000 MiB fits 3008.
+    // 640 MiB × 1.2 = 768 MiB needs 1024, and 2500 MiB × 1.2 = 3000 MiB fits 3008.
     assert_eq!(function_tier_mib(640 * MIB), Some(1024));
     assert_eq!(function_tier_mib(2500 * MIB), Some(3008));
     // 2560 MiB × 1.2 = 3072 MiB is above the largest tier.
@@ -35,7 +35,7 @@ fn function_tier_exactly_at_tier() {
 #[test]
 fn container_limit_includes_week_of_growth() {
     // RSS 200 MiB = 209 715 200 B, growth 100 B/s for 604 800 s = 60 480 000 B.
-    // Limit (209 715 200 + 60 480 000) × 1.3 = 351 253 760 B; request 80 % = 281 003 008 B.
+    // Limit (209 715 200 + 60 480 000) × 1.3 = 351 253 760 B, request 80 % = 281 003 008 B.
     let sizing = container_memory(200 * MIB, 100.0);
 
     assert_eq!(sizing.limit_bytes, 351_253_760);

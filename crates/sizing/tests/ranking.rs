@@ -41,7 +41,7 @@ fn sustained_two_threads_prefers_c5_large() {
 fn bursty_light_load_prefers_cheap_burstable() {
     // avg 10 %, p95 120 %, 2 threads, bursty: required 1.5 vCPUs.
     // t3.medium and t3.large: capacity 0.75, thread 1, burst min(1, 0.4 / 0.1) = 1
-    // → 0.875 each; the tie goes to more vCPUs per dollar:
+    // → 0.875 each, so the tie goes to more vCPUs per dollar:
     // t3.medium 2 / 0.0416 ≈ 48.1, t3.large 2 / 0.0832 ≈ 24.0.
     // c5.large: capacity 0.75, thread 1, burst 0.75 → 0.8125.
     let workload = WorkloadProfile {

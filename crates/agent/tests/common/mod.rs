@@ -7,7 +7,7 @@ use queuelab_agent::{DiskCounters, HostSample, MountUsage, ProcessSample, Sample
 /// Host memory of the fixtures: 1 000 000 000 bytes, so shares are exact decimals.
 pub const HOST_MEMORY_BYTES: u64 = 1_000_000_000;
 
-/// A quiet two-core host at `elapsed_s`: 10 % CPU, load 0.1, 10 % memory in use.
+/// Builds a quiet two-core host sample at `elapsed_s`: 10 % CPU, load 0.1, 10 % memory in use.
 pub fn quiet_sample(elapsed_s: f64) -> Sample {
     Sample {
         elapsed_s,
@@ -29,7 +29,7 @@ pub fn quiet_sample(elapsed_s: f64) -> Sample {
     }
 }
 
-/// A process sample with the given RSS and major faults, other figures quiet.
+/// Builds a process sample with the given RSS and major faults, other figures quiet.
 pub fn process(rss_bytes: u64, major_faults_total: u64) -> ProcessSample {
     ProcessSample {
         pid: 4242,
@@ -44,7 +44,7 @@ pub fn process(rss_bytes: u64, major_faults_total: u64) -> ProcessSample {
     }
 }
 
-/// Disk counters of device `vda` with the given reads, writes and times.
+/// Builds counters of device `vda` with the given reads, writes and times.
 pub fn disk(reads: u64, read_time_ms: u64, writes: u64, write_time_ms: u64) -> DiskCounters {
     DiskCounters {
         device: "vda".into(),
@@ -58,7 +58,7 @@ pub fn disk(reads: u64, read_time_ms: u64, writes: u64, write_time_ms: u64) -> D
     }
 }
 
-/// A mount of `total_bytes` with `available_bytes` free.
+/// Builds a mount of `total_bytes` with `available_bytes` free.
 pub fn mount(total_bytes: u64, available_bytes: u64) -> MountUsage {
     MountUsage {
         mount_point: "/data".into(),
@@ -68,7 +68,7 @@ pub fn mount(total_bytes: u64, available_bytes: u64) -> MountUsage {
     }
 }
 
-/// Twenty quiet samples one second apart, t = 0 … 19 s.
+/// Builds twenty quiet samples one second apart, t = 0 … 19 s.
 pub fn quiet_window() -> Vec<Sample> {
     (0..20).map(|t| quiet_sample(f64::from(t))).collect()
 }
