@@ -20,7 +20,7 @@ use super::InputError;
 /// Arguments of `queuelab host`.
 #[derive(Debug, clap::Args)]
 pub struct HostArgs {
-    /// Process ID to follow besides the host; without it only host figures are sampled.
+    /// Process ID to follow besides the host. Without it, only host figures are sampled.
     #[arg(long)]
     pid: Option<u32>,
 
@@ -28,11 +28,11 @@ pub struct HostArgs {
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     duration: Duration,
 
-    /// Time between samples, with a unit; at least 200ms.
+    /// Time between samples, with a unit, at least 200ms.
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     interval: Duration,
 
-    /// TOML file of indicator thresholds; fields left out keep their defaults.
+    /// TOML file of indicator thresholds. Fields left out keep their defaults.
     #[arg(long, value_name = "FILE")]
     thresholds: Option<PathBuf>,
 
@@ -75,7 +75,9 @@ pub fn run(args: HostArgs) -> anyhow::Result<ExitCode> {
 
     let Some(report) = AgentReport::from_samples(&window.samples(), &thresholds, window.dropped())
     else {
-        anyhow::bail!("no sample was taken before sampling stopped; sample for at least one interval");
+        anyhow::bail!(
+            "no sample was taken before sampling stopped; sample for at least one interval"
+        );
     };
 
     if args.json {
@@ -91,10 +93,17 @@ fn load_thresholds(path: Option<&std::path::Path>) -> anyhow::Result<Thresholds>
         return Ok(Thresholds::default());
     };
     let text = std::fs::read_to_string(path).map_err(|error| {
-        InputError(format!("failed to read thresholds file {}: {error}", path.display()))
+        InputError(format!(
+            "failed to read thresholds file {}: {error}",
+            path.display()
+        ))
     })?;
     toml::from_str(&text).map_err(|error| {
-        InputError(format!("invalid thresholds file {}: {error}", path.display())).into()
+        InputError(format!(
+            "invalid thresholds file {}: {error}",
+            path.display()
+        ))
+        .into()
     })
 }
 
@@ -148,7 +157,7 @@ fn sample_window(
     Ok(window)
 }
 
-/// Sleeps until `deadline` in short steps; returns `false` when Ctrl-C came first.
+/// Sleeps until `deadline` in short steps, and returns `false` when Ctrl-C came first.
 fn sleep_until(deadline: Instant, interrupted: &AtomicBool) -> bool {
     loop {
         if interrupted.load(Ordering::Relaxed) {
@@ -187,7 +196,10 @@ fn format_report(report: &AgentReport, interval: Duration) -> String {
         summary.sample_count, summary.window_s, interval, summary.cores
     ));
     if report.dropped_samples > 0 {
-        line(format!("NOTE: {} early samples were pushed out of the window", report.dropped_samples));
+        line(format!(
+            "NOTE: {} early samples were pushed out of the window",
+            report.dropped_samples
+        ));
     }
 
     line(String::new());
@@ -291,16 +303,18 @@ fn memory_lines(summary: &Summary) -> Vec<String> {
 
 fn disk_lines(summary: &Summary) -> Vec<String> {
     let mut lines = vec![
-        "Disk I/O (MB = 10⁶ bytes; latency = time spent / operations, from /proc/diskstats)".to_owned(),
+        "Disk I/O (MB = 10⁶ bytes; latency = time spent / operations, from /proc/diskstats)"
+            .to_owned(),
         format!(
             "  {:<10} {:>10} {:>11} {:>9} {:>10} {:>12} {:>6}",
             "device", "read MB/s", "write MB/s", "read IOPS", "write IOPS", "latency/op", "busy"
         ),
     ];
     for disk in &summary.disks {
-        let latency = disk
-            .latency_s
-            .map_or_else(|| "-".to_owned(), |seconds| format!("{:.2} ms", seconds * 1000.0));
+        let latency = disk.latency_s.map_or_else(
+            || "-".to_owned(),
+            |seconds| format!("{:.2} ms", seconds * 1000.0),
+        );
         lines.push(format!(
             "  {:<10} {:>10.2} {:>11.2} {:>9.1} {:>10.1} {:>12} {:>5.0}%",
             disk.device,
@@ -339,8 +353,33 @@ fn indicator_lines(indicators: &[Indicator]) -> Vec<String> {
             Severity::Warning => "WARNING ",
             Severity::Info => "INFO    ",
         };
-        lines.push(format!("  {severity} {}: {}", indicator.name, indicator.message));
-        lines.push(format!("           what to do: {}", indicator.recommendation));
+        lines.push(format!(
+            "  {severity} {}: {}",
+            indicator.name, indicator.message
+        ));
+        lines.push(format!(
+            "           what to do: {}",
+            indicator.recommendation
+        ));
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_units() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("60s"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+    }
+
+    #[test]
+    fn duration_without_unit_is_rejected() {
+        let error = parse_duration("60").unwrap_err();
+
+        assert!(error.contains("500ms, 60s or 2m"), "{error}");
+    }
 }

@@ -33,7 +33,7 @@ pub struct IoBenchArgs {
     #[arg(long, default_value_t = BenchConfig::DEFAULT_RANDOM_OPS)]
     ops: u64,
 
-    /// How the reads get past the page cache.
+    /// Way for the reads to get past the page cache.
     #[arg(long, value_enum, default_value = "auto")]
     cache: CacheArg,
 
@@ -53,7 +53,7 @@ enum CacheArg {
     Auto,
     /// Open the file with O_DIRECT.
     Direct,
-    /// Write 1 to /proc/sys/vm/drop_caches (root only; affects the whole host).
+    /// Write 1 to /proc/sys/vm/drop_caches (root only, affects the whole host).
     DropCaches,
     /// Evict the file's pages with posix_fadvise(DONTNEED).
     Fadvise,
@@ -78,7 +78,9 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
     text.trim()
         .parse::<ByteSize>()
         .map(|size| size.as_u64())
-        .map_err(|_| format!("invalid size {text:?}: write bytes with a unit, such as 64KiB, 256MiB or 1GB"))
+        .map_err(|_| {
+            format!("invalid size {text:?}: write bytes with a unit, such as 64KiB, 256MiB or 1GB")
+        })
 }
 
 /// Runs the benchmark and prints its figures.

@@ -38,7 +38,7 @@ pub struct RecommendArgs {
     #[arg(long, requires = "avg_cpu")]
     p95_cpu: Option<f64>,
 
-    /// Threads that run in parallel; default: the vCPUs the p95 keeps busy, rounded up.
+    /// Threads that run in parallel. Default: the vCPUs the p95 keeps busy, rounded up.
     #[arg(long)]
     threads: Option<u32>,
 
@@ -103,11 +103,15 @@ fn parse_share(text: &str) -> Result<f64, String> {
         Some(percent) => percent.trim().parse::<f64>().map(|p| p / 100.0),
         None => trimmed.parse::<f64>(),
     }
-    .map_err(|_| format!("invalid share {text:?}: write a fraction such as 0.85 or a percentage such as 85%"))?;
+    .map_err(|_| {
+        format!("invalid share {text:?}: write a fraction such as 0.85 or a percentage such as 85%")
+    })?;
     if (0.0..=1.0).contains(&value) {
         Ok(value)
     } else {
-        Err(format!("invalid share {text:?}: it must be between 0 and 1 (0 % to 100 %)"))
+        Err(format!(
+            "invalid share {text:?}: it must be between 0 and 1 (0 % to 100 %)"
+        ))
     }
 }
 
@@ -165,10 +169,16 @@ pub fn run(args: RecommendArgs) -> anyhow::Result<ExitCode> {
 
 fn load_catalog(path: Option<&Path>) -> anyhow::Result<(Catalog, String)> {
     let Some(path) = path else {
-        return Ok((Catalog::builtin(), "built-in (c5 and t3 on-demand prices)".into()));
+        return Ok((
+            Catalog::builtin(),
+            "built-in (c5 and t3 on-demand prices)".into(),
+        ));
     };
     let text = std::fs::read_to_string(path).map_err(|error| {
-        InputError(format!("failed to read catalog {}: {error}", path.display()))
+        InputError(format!(
+            "failed to read catalog {}: {error}",
+            path.display()
+        ))
     })?;
     let catalog = Catalog::from_toml(&text)
         .map_err(|error| InputError(format!("{}: {error}", path.display())))?;
@@ -197,7 +207,10 @@ fn inputs_from_flags(args: &RecommendArgs) -> Inputs {
 /// process when there is one, else the whole host (its CPU % times its cores).
 fn inputs_from_profile(path: &Path) -> anyhow::Result<Inputs> {
     let text = std::fs::read_to_string(path).map_err(|error| {
-        InputError(format!("failed to read profile {}: {error}", path.display()))
+        InputError(format!(
+            "failed to read profile {}: {error}",
+            path.display()
+        ))
     })?;
     let report: AgentReport = serde_json::from_str(&text).map_err(|error| {
         InputError(format!(
@@ -227,7 +240,7 @@ fn inputs_from_profile(path: &Path) -> anyhow::Result<Inputs> {
         source: format!("profile {}", path.display()),
         workload: Some(WorkloadProfile {
             avg_cpu_percent: avg,
-            // A profile of an idle host has p95 = 0; rank it as 1 % of one vCPU.
+            // A profile of an idle host has p95 = 0, so rank it as 1 % of one vCPU.
             p95_cpu_percent: p95.max(1.0),
             threads: threads.max(1),
             bursty: p95 >= BURSTY_P95_TO_AVG * avg && p95 > 0.0,
@@ -264,7 +277,11 @@ fn busy_vcpus(p95_cpu_percent: f64) -> u32 {
 
 fn format_advice(advice: &Advice) -> String {
     let inputs = &advice.inputs;
-    let mut lines = vec![advice.disclaimer.to_owned(), format!("Inputs from {}.", inputs.source), String::new()];
+    let mut lines = vec![
+        advice.disclaimer.to_owned(),
+        format!("Inputs from {}.", inputs.source),
+        String::new(),
+    ];
 
     match (&inputs.workload, &advice.instance_ranking) {
         (Some(workload), Some(ranking)) => {
@@ -279,7 +296,15 @@ fn format_advice(advice: &Advice) -> String {
             ));
             lines.push(format!(
                 "  {:<4} {:<12} {:>5} {:>9} {:>6} {:>9} {:>7} {:>6} {:>10}",
-                "rank", "type", "vCPUs", "USD/hour", "score", "capacity", "threads", "burst", "vCPUs/USD"
+                "rank",
+                "type",
+                "vCPUs",
+                "USD/hour",
+                "score",
+                "capacity",
+                "threads",
+                "burst",
+                "vCPUs/USD"
             ));
             for (index, ranked) in ranking.iter().enumerate() {
                 lines.push(format!(
@@ -295,9 +320,14 @@ fn format_advice(advice: &Advice) -> String {
                     ranked.vcpus_per_usd
                 ));
             }
-            lines.push("  score = 0.5 × capacity + 0.25 × threads + 0.25 × burst (docs/host-tools.md)".into());
+            lines.push(
+                "  score = 0.5 × capacity + 0.25 × threads + 0.25 × burst (docs/host-tools.md)"
+                    .into(),
+            );
         }
-        _ => lines.push("Instance types: skipped, pass --avg-cpu and --p95-cpu or --profile.".into()),
+        _ => {
+            lines.push("Instance types: skipped, pass --avg-cpu and --p95-cpu or --profile.".into())
+        }
     }
     lines.push(String::new());
     lines.extend(memory_lines(advice));
@@ -341,7 +371,10 @@ fn memory_lines(advice: &Advice) -> Vec<String> {
                 HostScaling::Keep => "keep (between 30 % and 80 % in use)",
                 HostScaling::ScaleDown => "scale down (below 30 % in use)",
             };
-            lines.push(format!("Host memory: {action}; {:.1} % in use", share * 100.0));
+            lines.push(format!(
+                "Host memory: {action}; {:.1} % in use",
+                share * 100.0
+            ));
         }
         _ => lines.push("Host memory: skipped, pass --host-memory-use.".into()),
     }
@@ -356,4 +389,67 @@ fn memory_lines(advice: &Advice) -> Vec<String> {
         _ => lines.push("Database buffer pool: skipped, pass --host-memory.".into()),
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn share_as_fraction_or_percent() {
+        assert_eq!(parse_share("0.85"), Ok(0.85));
+        assert_eq!(parse_share("85%"), Ok(0.85));
+        assert!(parse_share("120%").is_err());
+        assert!(parse_share("lots").is_err());
+    }
+
+    #[test]
+    fn threads_default_to_busy_vcpus() {
+        // p95 150 % keeps 1.5 vCPUs busy, so 2 threads. 20 % still needs 1.
+        assert_eq!(busy_vcpus(150.0), 2);
+        assert_eq!(busy_vcpus(200.0), 2);
+        assert_eq!(busy_vcpus(20.0), 1);
+    }
+
+    #[test]
+    fn host_profile_scales_cpu_by_cores() {
+        // The agent's fixture window: 2 cores, host CPU 12 % and 18 % (mean 15 %,
+        // p95 18 %), so 30 % and 36 % of one vCPU. 25 % of 8 GiB is in use.
+        let samples: Vec<queuelab_agent::Sample> = serde_json::from_str(include_str!(
+            "../../crates/agent/tests/fixtures/disk_window.json"
+        ))
+        .unwrap();
+        let report = AgentReport::from_samples(&samples, &Default::default(), 0).unwrap();
+        let path =
+            std::env::temp_dir().join(format!("queuelab-profile-{}.json", std::process::id()));
+        std::fs::write(&path, serde_json::to_string(&report).unwrap()).unwrap();
+
+        let inputs = inputs_from_profile(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+
+        let workload = inputs.workload.unwrap();
+        assert_eq!(workload.avg_cpu_percent, 30.0);
+        assert_eq!(workload.p95_cpu_percent, 36.0);
+        assert_eq!(workload.threads, 2);
+        assert!(!workload.bursty, "p95 36 % is below 2 × avg 30 %");
+        assert_eq!(inputs.host_memory_used_ratio, Some(0.25));
+        assert_eq!(inputs.host_memory_bytes, Some(8 * 1024 * 1024 * 1024));
+        assert_eq!(inputs.rss_bytes, None);
+    }
+
+    #[test]
+    fn invalid_profile_is_input_error() {
+        let path =
+            std::env::temp_dir().join(format!("queuelab-bad-profile-{}.json", std::process::id()));
+        std::fs::write(&path, "{}").unwrap();
+
+        let error = inputs_from_profile(&path).unwrap_err();
+        std::fs::remove_file(&path).unwrap();
+
+        assert!(error.is::<InputError>());
+        assert!(
+            error.to_string().contains("queuelab host --json"),
+            "{error}"
+        );
+    }
 }
