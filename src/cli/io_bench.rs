@@ -136,6 +136,11 @@ pub fn run(args: IoBenchArgs) -> anyhow::Result<ExitCode> {
 fn format_report(report: &BenchReport) -> String {
     let mut out = String::new();
     out.push_str(&format!("page cache: {}\n", report.cache_bypass.describe()));
+    if report.memory_backed {
+        out.push_str(
+            "NOTE: the directory is on tmpfs or ramfs, so every figure measures memory.\n",
+        );
+    }
     out.push_str(&format!(
         "{:<17} {:>10} {:>10} {:>11} {:>11} {:>11} {:>9}\n",
         "phase", "MB/s", "IOPS", "mean", "p50", "p99", "time"

@@ -15,7 +15,7 @@ use rand::{RngExt, SeedableRng};
 use crate::config::{BenchConfig, CacheMode, RANDOM_BLOCK_BYTES};
 use crate::error::BenchError;
 use crate::report::{BenchReport, CacheBypass, PhaseResult};
-use crate::test_file::{AlignedBuffer, TestFile, free_space_bytes, io_error};
+use crate::test_file::{AlignedBuffer, TestFile, free_space_bytes, io_error, is_memory_backed};
 
 /// Highest latency the histograms record: 60 s, in nanoseconds. Slower
 /// operations are recorded as 60 s.
@@ -42,6 +42,11 @@ pub fn run(config: &BenchConfig, cancel: &AtomicBool) -> Result<BenchReport, Ben
         });
     }
 
+    let memory_backed = is_memory_backed(&config.dir)?;
+    if memory_backed {
+        tracing::warn!(dir = %config.dir.display(), "the directory is on tmpfs or ramfs: figures measure memory");
+    }
+
     let mut rng = SmallRng::seed_from_u64(config.seed);
     let (test_file, file) = TestFile::create(&config.dir)?;
     tracing::info!(path = %test_file.path().display(), size_bytes = config.size_bytes, "io-bench started");
@@ -65,6 +70,7 @@ pub fn run(config: &BenchConfig, cancel: &AtomicBool) -> Result<BenchReport, Ben
         block_bytes: config.block_bytes,
         random_block_bytes: RANDOM_BLOCK_BYTES as u64,
         cache_bypass: bypass,
+        memory_backed,
         sequential_write,
         sequential_read,
         random_read,

@@ -22,4 +22,4 @@ pub use bench::run;
 pub use config::{BenchConfig, CacheMode, RANDOM_BLOCK_BYTES};
 pub use error::BenchError;
 pub use report::{BenchReport, CacheBypass, PhaseResult};
-pub use test_file::free_space_bytes;
+pub use test_file::{free_space_bytes, is_memory_backed};

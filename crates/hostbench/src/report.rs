@@ -97,6 +97,8 @@ pub struct BenchReport {
     pub random_block_bytes: u64,
     /// Way the reads avoided the page cache.
     pub cache_bypass: CacheBypass,
+    /// Whether the directory is on tmpfs or ramfs, so every phase measured memory.
+    pub memory_backed: bool,
     /// Buffered writes of the whole file in blocks, then one `fsync`.
     pub sequential_write: PhaseResult,
     /// Reads of the whole file in blocks.

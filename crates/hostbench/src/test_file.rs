@@ -121,6 +121,37 @@ pub fn free_space_bytes(dir: &Path) -> Result<u64, BenchError> {
     Ok(stats.f_bavail * stats.f_frsize)
 }
 
+/// `f_type` of tmpfs and ramfs in `statfs`, from the kernel's `include/uapi/linux/magic.h`.
+const MEMORY_FILE_SYSTEM_MAGICS: [i64; 2] = [0x0102_1994, 0x8584_58f6];
+
+/// Returns whether `dir` is on a file system kept in memory (tmpfs or ramfs),
+/// where even `O_DIRECT` I/O measures memory rather than a device.
+///
+/// # Errors
+/// [`BenchError::Io`] when `statfs` fails.
+pub fn is_memory_backed(dir: &Path) -> Result<bool, BenchError> {
+    use std::os::unix::ffi::OsStrExt;
+
+    let c_path = std::ffi::CString::new(dir.as_os_str().as_bytes()).map_err(|_| {
+        io_error(
+            "statfs",
+            dir,
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "path contains a NUL byte"),
+        )
+    })?;
+
+    // SAFETY: `statfs` is plain old data, so all-zero bytes are a valid value.
+    let mut stats: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c_path` is NUL-terminated and `stats` is a valid, exclusive out-pointer.
+    let status = unsafe { libc::statfs(c_path.as_ptr(), &mut stats) };
+    if status != 0 {
+        return Err(io_error("statfs", dir, std::io::Error::last_os_error()));
+    }
+    #[allow(clippy::unnecessary_cast, reason = "f_type is i32 on some targets")]
+    let file_system_type = stats.f_type as i64;
+    Ok(MEMORY_FILE_SYSTEM_MAGICS.contains(&file_system_type))
+}
+
 pub(crate) fn io_error(operation: &'static str, path: &Path, source: std::io::Error) -> BenchError {
     BenchError::Io {
         operation,

@@ -2,7 +2,9 @@
 
 use std::sync::atomic::AtomicBool;
 
-use queuelab_hostbench::{BenchConfig, BenchError, CacheMode, free_space_bytes, run};
+use queuelab_hostbench::{
+    BenchConfig, BenchError, CacheMode, free_space_bytes, is_memory_backed, run,
+};
 
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
@@ -171,4 +173,26 @@ fn fadvise_mode_is_reported() {
         report.cache_bypass,
         queuelab_hostbench::CacheBypass::FadviseDontNeed
     );
+}
+
+#[test]
+fn memory_backed_directory_is_flagged() {
+    // /dev/shm is tmpfs on Linux; skip where it is missing.
+    let shm = std::path::Path::new("/dev/shm");
+    if !shm.is_dir() {
+        eprintln!("skipped: /dev/shm not found");
+        return;
+    }
+
+    assert!(is_memory_backed(shm).unwrap());
+}
+
+#[test]
+fn temp_run_reports_backing() {
+    let dir = tempfile::tempdir().unwrap();
+    let expected = is_memory_backed(dir.path()).unwrap();
+
+    let report = run(&small_config(dir.path()), &AtomicBool::new(false)).unwrap();
+
+    assert_eq!(report.memory_backed, expected);
 }
