@@ -17,6 +17,10 @@ use queuelab_agent::{
 
 use super::InputError;
 
+/// Most samples kept: one day at one per second. A longer run keeps its most
+/// recent samples and the report says how many were dropped.
+const MAX_WINDOW_SAMPLES: u64 = 86_400;
+
 /// Arguments of `queuelab host`.
 #[derive(Debug, clap::Args)]
 pub struct HostArgs {
@@ -66,11 +70,9 @@ pub fn run(args: HostArgs) -> anyhow::Result<ExitCode> {
 
     let planned = (args.duration.as_secs_f64() / args.interval.as_secs_f64()).floor() as u64;
     let window = sample_window(&mut sampler, args.interval, planned, &interrupted)?;
-    if window.len() < planned as usize {
-        eprintln!(
-            "sampling stopped early: reporting {} of {planned} samples",
-            window.len()
-        );
+    let taken = window.len() as u64 + window.dropped();
+    if taken < planned {
+        eprintln!("sampling stopped early after {taken} of {planned} samples");
     }
 
     let Some(report) = AgentReport::from_samples(&window.samples(), &thresholds, window.dropped())
@@ -132,7 +134,8 @@ fn sample_window(
     planned: u64,
     interrupted: &AtomicBool,
 ) -> anyhow::Result<Window> {
-    let mut window = Window::new(usize::try_from(planned)?.max(1))?;
+    let capacity = usize::try_from(planned.clamp(1, MAX_WINDOW_SAMPLES))?;
+    let mut window = Window::new(capacity)?;
     let progress = progress_bar(planned);
     let mut next = Instant::now() + interval;
 
