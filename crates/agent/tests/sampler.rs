@@ -68,3 +68,33 @@ fn background_window_collects_samples() {
     assert!(report.summary.process.is_some());
     assert_eq!(agent.sample_count(), 0, "end_window starts a new window");
 }
+
+#[tokio::test]
+async fn handle_used_from_async_tasks() {
+    let agent = std::sync::Arc::new(
+        spawn_sampler(AgentConfig {
+            interval: Sampler::MINIMUM_INTERVAL,
+            ..AgentConfig::default()
+        })
+        .unwrap(),
+    );
+    agent.start_window();
+
+    // Bounded wait on the runtime's timer: at most 5 s for two samples.
+    let waiter = tokio::spawn({
+        let agent = std::sync::Arc::clone(&agent);
+        async move {
+            for _ in 0..100 {
+                if agent.sample_count() >= 2 {
+                    return true;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            false
+        }
+    });
+
+    assert!(waiter.await.unwrap(), "two samples within 5 s");
+    let report = agent.end_window().unwrap();
+    assert!(report.summary.sample_count >= 2);
+}
