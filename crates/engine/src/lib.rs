@@ -10,7 +10,7 @@
 //! - [`Mg1`]: M/G/1 by Pollaczek–Khinchine, M/D/1 included.
 //! - [`Network`]: open networks with call-graph semantics, solved by the
 //!   traffic equations, with the end-to-end response-time distribution.
-//! - [`Outcome`]: an unstable load is a result that says how many servers it needs.
+//! - [`Outcome`]: an unstable load is a result that reports the servers it needs.
 //!
 //! # Limitations
 //! - Stations in a network are solved independently (Jackson / Kleinrock

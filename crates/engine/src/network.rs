@@ -26,7 +26,7 @@ pub enum NetworkError {
     Station {
         /// Station name.
         station: String,
-        /// What is wrong with it.
+        /// The error in its parameters.
         source: ModelError,
     },
     /// A station index that does not exist.
@@ -111,7 +111,7 @@ impl Network {
         })
     }
 
-    /// The stations, in the order given.
+    /// Returns the stations, in the order given.
     pub fn stations(&self) -> &[StationSpec] {
         &self.stations
     }
@@ -419,7 +419,7 @@ pub struct StationPrediction {
     pub sojourn_time_spectrum: Vec<QuantilePoint>,
     /// Transport overhead added to each call into this station, seconds.
     pub transport_overhead: f64,
-    /// What an unstable station needs.
+    /// Servers that an unstable station needs.
     pub overload: Option<Overload>,
 }
 

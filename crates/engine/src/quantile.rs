@@ -1,11 +1,11 @@
 //! Quantiles from survival functions, and the standard set of quantiles.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::ModelError;
 
 /// The quantiles every report shows: p50, p90, p95, p99 and p99.9, in seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Quantiles {
     /// Median, seconds.
     pub p50: f64,

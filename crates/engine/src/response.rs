@@ -14,7 +14,7 @@
 //! seed. The mean needs neither: it is Σ_i v_i·(W_i + o_i).
 
 use num_complex::Complex64;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::laplace::quantile_from_transform;
 use crate::network::Network;
@@ -47,7 +47,7 @@ impl Default for ResponseOptions {
     }
 }
 
-/// How the end-to-end quantiles were computed.
+/// Method used for the end-to-end quantiles.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ResponseMethod {
@@ -83,7 +83,7 @@ pub struct EndToEnd {
     pub mean_response_time: f64,
     /// Response-time quantiles, seconds.
     pub response_time: Quantiles,
-    /// How the quantiles were computed.
+    /// Method used for the quantiles.
     pub method: ResponseMethod,
     /// Quantiles at [`ResponseOptions::spectrum_levels`], seconds.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -91,7 +91,7 @@ pub struct EndToEnd {
 }
 
 /// One point of a percentile spectrum.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct QuantilePoint {
     /// Quantile level q in [0, 1).
     pub level: f64,

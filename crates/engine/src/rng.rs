@@ -25,12 +25,12 @@ impl SplitMix64 {
         z ^ (z >> 31)
     }
 
-    /// A uniform draw in [0, 1) with 53 random bits.
+    /// Draws a uniform number in [0, 1) with 53 random bits.
     pub(crate) fn uniform(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
-    /// A uniform draw in (0, 1], safe for logarithms.
+    /// Draws a uniform number in (0, 1], safe for logarithms.
     fn uniform_open(&mut self) -> f64 {
         1.0 - self.uniform()
     }

@@ -22,7 +22,7 @@ pub enum TopologyError {
         line: usize,
         /// 1-based column.
         column: usize,
-        /// What the TOML reader reported.
+        /// Message of the TOML reader.
         message: String,
     },
     /// The file is valid TOML but describes an impossible system.
@@ -32,7 +32,7 @@ pub enum TopologyError {
         origin: String,
         /// 1-based line of the offending value (1 when the whole file is at fault).
         line: usize,
-        /// What is wrong and how to fix it.
+        /// The problem and its fix.
         message: String,
     },
 }
