@@ -1,29 +1,31 @@
 //! The open-loop generator: sends each request at its scheduled time,
 //! whether or not earlier requests have replied, and measures each latency
 //! from the scheduled time.
+//!
+//! Two threads share the work. The dispatch thread sleeps until each
+//! scheduled time (see [`crate::pacing`]), checks the in-flight cap, records
+//! the send lateness and hands the request to the reply thread. The reply
+//! thread runs a current-thread tokio runtime with the client's connection
+//! and records each reply. Each thread has its own [`WindowRecorder`] per
+//! phase; they are merged when the run ends.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
-use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::mpsc;
 
-use crate::plan::{Phase, PhaseKind, Plan};
+use crate::pacing::{set_fine_timer_slack, wait_until};
+use crate::plan::{PhaseKind, Plan};
 use crate::schedule::PoissonSchedule;
 use crate::sender::SendRequest;
 use crate::window::{DEFAULT_MAX_SEND_LATENESS_P99, WindowRecorder, WindowReport};
 
-/// How long before a send the generator stops sleeping on the tokio timer
-/// and starts yielding in a loop.
-///
-/// NOTE: tokio's timer has 1 ms granularity and was seen to wake up to about
-/// 2 ms late on a busy 2-core machine, so the margin is 3 ms. The yield loop
-/// keeps one core busy while a send is that close.
-const SPIN_MARGIN: Duration = Duration::from_millis(3);
-
-/// Delay between the start call and the first scheduled instant, so that
-/// setting up does not make the first sends late.
+/// Delay between the start of dispatch and the first scheduled instant, so
+/// that setting up does not make the first sends late.
 const START_DELAY: Duration = Duration::from_millis(5);
 
 /// Settings of a run besides its phases.
@@ -93,8 +95,11 @@ pub struct RunOutcome {
     pub windows: Vec<WindowReport>,
 }
 
-/// The end of one request, as the generator records it.
-struct Completion {
+/// One request handed from the dispatch thread to the reply thread.
+pub(crate) type Dispatched = Pin<Box<dyn Future<Output = Completion> + Send>>;
+
+/// The end of one request, as the reply thread records it.
+pub(crate) struct Completion {
     phase_index: usize,
     scheduled: Instant,
     /// The reply's status code, or `None` when the per-request timeout
@@ -103,31 +108,45 @@ struct Completion {
     finished: Instant,
 }
 
-type InFlight = FuturesUnordered<Pin<Box<dyn Future<Output = Completion> + Send>>>;
+/// State both threads of a run share.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    /// Requests dispatched and not yet ended.
+    pub in_flight: Arc<AtomicUsize>,
+    /// Reply-side recorders, one per phase. The dispatch thread reads them
+    /// only for progress snapshots.
+    pub replies: Arc<Mutex<Vec<WindowRecorder>>>,
+}
 
-/// Runs `plan` with `sender` on the current tokio runtime and returns the
-/// figures of each measured window.
-///
-/// Calls `on_progress` every `options.progress_interval`. It runs on the
-/// generator's task, so it must return quickly (send the snapshot on a
-/// channel, for example).
-///
-/// For precise send times, run this on a runtime of its own, such as a
-/// current-thread runtime on a dedicated thread, as [`crate::run_blocking`]
-/// does: the generator yields in a loop just before each send, and any other
-/// task on its thread delays its sends.
-pub async fn run<S: SendRequest>(
+impl Shared {
+    pub(crate) fn new(plan: &Plan) -> Self {
+        Self {
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            replies: Arc::new(Mutex::new(new_recorders(plan))),
+        }
+    }
+}
+
+/// What the dispatch thread returns: its send-side recorders and the wall
+/// clock of the first scheduled instant.
+pub(crate) struct Dispatch {
+    pub sends: Vec<WindowRecorder>,
+    pub started_at: SystemTime,
+}
+
+/// Runs the schedule of `plan` on the calling thread, handing each due
+/// request to `requests` unless the in-flight cap is reached, and calls
+/// `on_progress` every progress interval.
+pub(crate) fn dispatch<S: SendRequest>(
     plan: &Plan,
     mut sender: S,
     options: &RunOptions,
+    shared: &Shared,
+    requests: mpsc::UnboundedSender<Dispatched>,
     mut on_progress: impl FnMut(&Progress),
-) -> RunOutcome {
-    let mut recorders: Vec<WindowRecorder> = plan
-        .phases()
-        .iter()
-        .map(|phase| WindowRecorder::new(phase.rate_per_s))
-        .collect();
-    let mut in_flight = InFlight::new();
+) -> Dispatch {
+    set_fine_timer_slack();
+    let mut sends = new_recorders(plan);
     let run_start = Instant::now() + START_DELAY;
     let started_at = SystemTime::now() + START_DELAY;
     let mut next_progress = Instant::now() + options.progress_interval;
@@ -145,81 +164,107 @@ pub async fn run<S: SendRequest>(
                 break;
             }
 
-            // Wait for the scheduled time, handling replies meanwhile.
+            // Wait for the scheduled time, reporting progress meanwhile.
             loop {
-                let now = Instant::now();
-                if now >= next_progress {
-                    let progress =
-                        snapshot(phase_index, phase, phase_start, &recorders, &in_flight);
-                    on_progress(&progress);
-                    next_progress = now + options.progress_interval;
+                if Instant::now() >= next_progress {
+                    let snapshot = ProgressInputs {
+                        phase_index,
+                        phase_start,
+                        sends: &sends[phase_index],
+                    };
+                    on_progress(&snapshot.progress(plan, shared));
+                    next_progress = Instant::now() + options.progress_interval;
                 }
-                if now >= scheduled {
+                if wait_until(scheduled) {
                     break;
                 }
-                wait_step(scheduled, &mut in_flight, &mut recorders).await;
             }
 
             // Send, or count the drop when the cap is reached.
-            let recorder = &mut recorders[phase_index];
-            if in_flight.len() >= options.max_in_flight {
+            let recorder = &mut sends[phase_index];
+            if shared.in_flight.load(Ordering::Acquire) >= options.max_in_flight {
                 recorder.record_dropped_by_cap();
                 continue;
             }
             recorder.record_send(Instant::now().saturating_duration_since(scheduled));
-            in_flight.push(Box::pin(track(
+            shared.in_flight.fetch_add(1, Ordering::AcqRel);
+            let request = track(
                 sender.send(options.timeout),
                 options.timeout,
                 phase_index,
                 scheduled,
-            )));
-
-            // Poll the new request once so it starts now, then yield so the
-            // client's connection task can write it, even when the next
-            // request is already due.
-            drain_ready(&mut in_flight, &mut recorders);
-            tokio::task::yield_now().await;
+            );
+            if requests.send(Box::pin(request)).is_err() {
+                // The reply thread is gone, so nothing more can be measured.
+                tracing::error!("reply thread stopped; ending the run early");
+                break;
+            }
         }
 
         phase_start = phase_end;
     }
 
-    // Every request has a timeout, so this ends within `options.timeout`.
-    while let Some(completion) = in_flight.next().await {
-        record(completion, &mut recorders);
+    Dispatch { sends, started_at }
+}
+
+/// Polls the requests handed over on `requests` and records their replies,
+/// until the channel is closed and every request has ended.
+pub(crate) async fn collect_replies(
+    mut requests: mpsc::UnboundedReceiver<Dispatched>,
+    shared: Shared,
+) {
+    let mut in_flight = FuturesUnordered::new();
+    let mut open = true;
+
+    loop {
+        tokio::select! {
+            biased;
+            request = requests.recv(), if open => match request {
+                Some(request) => in_flight.push(request),
+                None => open = false,
+            },
+            Some(completion) = in_flight.next(), if !in_flight.is_empty() => {
+                shared.in_flight.fetch_sub(1, Ordering::AcqRel);
+                let mut replies = shared.replies.lock().unwrap_or_else(PoisonError::into_inner);
+                record(completion, &mut replies);
+            }
+            else => break,
+        }
+    }
+}
+
+/// Merges the two sides of each phase and returns the reports of the
+/// measured ones.
+pub(crate) fn finish(
+    plan: &Plan,
+    dispatch: Dispatch,
+    shared: &Shared,
+    options: &RunOptions,
+) -> RunOutcome {
+    let replies = shared
+        .replies
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    let mut start_offset = Duration::ZERO;
+    let mut windows = Vec::new();
+
+    for ((phase, mut recorder), reply_side) in
+        plan.phases().iter().zip(dispatch.sends).zip(replies.iter())
+    {
+        recorder.merge(reply_side);
+        if phase.kind == PhaseKind::Measured {
+            windows.push(recorder.finish(
+                start_offset,
+                phase.duration,
+                options.max_send_lateness_p99,
+            ));
+        }
+        start_offset += phase.duration;
     }
 
     RunOutcome {
-        started_at,
-        windows: finish_windows(plan, recorders, options),
-    }
-}
-
-/// Waits a little towards `scheduled`: sleeps on the tokio timer when the
-/// time is far, otherwise yields once so the runtime can poll I/O. Records
-/// the replies that arrive meanwhile.
-async fn wait_step(scheduled: Instant, in_flight: &mut InFlight, recorders: &mut [WindowRecorder]) {
-    let now = Instant::now();
-    if scheduled.saturating_duration_since(now) > SPIN_MARGIN {
-        let wake = tokio::time::Instant::from_std(scheduled - SPIN_MARGIN);
-        tokio::select! {
-            biased;
-            Some(completion) = in_flight.next(), if !in_flight.is_empty() => {
-                record(completion, recorders);
-            }
-            () = tokio::time::sleep_until(wake) => {}
-        }
-        return;
-    }
-
-    drain_ready(in_flight, recorders);
-    tokio::task::yield_now().await;
-}
-
-/// Records the requests that have ended, without waiting for others.
-fn drain_ready(in_flight: &mut InFlight, recorders: &mut [WindowRecorder]) {
-    while let Some(Some(completion)) = in_flight.next().now_or_never() {
-        record(completion, recorders);
+        started_at: dispatch.started_at,
+        windows,
     }
 }
 
@@ -231,12 +276,12 @@ async fn track(
     phase_index: usize,
     scheduled: Instant,
 ) -> Completion {
-    let sent = Instant::now();
+    let started = Instant::now();
     let code = match tokio::time::timeout(timeout, reply).await {
         // tonic's client enforces the deadline it sends and ends the call
         // with CANCELLED when it passes, racing the local timeout: a call
         // cancelled at its deadline is a timeout too.
-        Ok(tonic::Code::Cancelled) if sent.elapsed() >= timeout => None,
+        Ok(tonic::Code::Cancelled) if started.elapsed() >= timeout => None,
         Ok(code) => Some(code),
         Err(_elapsed) => None,
     };
@@ -261,54 +306,47 @@ fn record(completion: Completion, recorders: &mut [WindowRecorder]) {
     }
 }
 
-fn snapshot(
-    phase_index: usize,
-    phase: &Phase,
-    phase_start: Instant,
-    recorders: &[WindowRecorder],
-    in_flight: &InFlight,
-) -> Progress {
-    let recorder = &recorders[phase_index];
-    let elapsed = Instant::now().saturating_duration_since(phase_start);
-    let elapsed_s = elapsed.as_secs_f64();
-
-    Progress {
-        phase_index,
-        kind: phase.kind,
-        target_rate_per_s: phase.rate_per_s,
-        elapsed,
-        duration: phase.duration,
-        sent: recorder.sent(),
-        achieved_rate_per_s: if elapsed_s > 0.0 {
-            recorder.sent() as f64 / elapsed_s
-        } else {
-            0.0
-        },
-        latency_p99: recorder.latency_at_quantile(0.99),
-        send_lateness_p99: recorder.send_lateness_at_quantile(0.99),
-        dropped_by_cap: recorder.dropped_by_cap(),
-        in_flight: in_flight.len(),
-    }
+fn new_recorders(plan: &Plan) -> Vec<WindowRecorder> {
+    plan.phases()
+        .iter()
+        .map(|phase| WindowRecorder::new(phase.rate_per_s))
+        .collect()
 }
 
-fn finish_windows(
-    plan: &Plan,
-    recorders: Vec<WindowRecorder>,
-    options: &RunOptions,
-) -> Vec<WindowReport> {
-    let mut start_offset = Duration::ZERO;
-    let mut windows = Vec::new();
+/// The dispatch thread's view of the running phase.
+struct ProgressInputs<'a> {
+    phase_index: usize,
+    phase_start: Instant,
+    sends: &'a WindowRecorder,
+}
 
-    for (phase, recorder) in plan.phases().iter().zip(recorders) {
-        if phase.kind == PhaseKind::Measured {
-            windows.push(recorder.finish(
-                start_offset,
-                phase.duration,
-                options.max_send_lateness_p99,
-            ));
+impl ProgressInputs<'_> {
+    fn progress(&self, plan: &Plan, shared: &Shared) -> Progress {
+        let phase = &plan.phases()[self.phase_index];
+        let elapsed = Instant::now().saturating_duration_since(self.phase_start);
+        let elapsed_s = elapsed.as_secs_f64();
+        let latency_p99 = shared
+            .replies
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)[self.phase_index]
+            .latency_at_quantile(0.99);
+
+        Progress {
+            phase_index: self.phase_index,
+            kind: phase.kind,
+            target_rate_per_s: phase.rate_per_s,
+            elapsed,
+            duration: phase.duration,
+            sent: self.sends.sent(),
+            achieved_rate_per_s: if elapsed_s > 0.0 {
+                self.sends.sent() as f64 / elapsed_s
+            } else {
+                0.0
+            },
+            latency_p99,
+            send_lateness_p99: self.sends.send_lateness_at_quantile(0.99),
+            dropped_by_cap: self.sends.dropped_by_cap(),
+            in_flight: shared.in_flight.load(Ordering::Acquire),
         }
-        start_offset += phase.duration;
     }
-
-    windows
 }

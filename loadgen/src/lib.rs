@@ -13,8 +13,9 @@
 //!   parsing of rates and durations;
 //! - [`sender`]: the [`SendRequest`] trait the generator drives, and
 //!   [`connect`];
-//! - [`generator`]: the open-loop send loop ([`run`]);
-//! - [`runner`]: runs the loop on a dedicated thread ([`spawn_run`]);
+//! - [`pacing`]: waiting for a send time with µs precision;
+//! - [`generator`]: the open-loop dispatch loop and the reply recorder;
+//! - [`runner`]: runs them on threads of their own ([`spawn_run`]);
 //! - [`window`]: the histograms and counters of one measurement window;
 //! - [`report`]: the run's results, warnings and result files;
 //! - [`storefront`], [`echo`]: senders for the mesh's gateway and for the
@@ -28,6 +29,7 @@ pub mod command;
 pub mod echo;
 pub mod error;
 pub mod generator;
+pub mod pacing;
 pub mod plan;
 pub mod progress;
 pub mod report;
@@ -40,7 +42,7 @@ pub mod window;
 pub use command::{CommandError, LoadArgs, execute, print_report};
 pub use echo::EchoSender;
 pub use error::{ConnectError, OutputError, PlanError};
-pub use generator::{Progress, RunOptions, RunOutcome, run};
+pub use generator::{Progress, RunOptions, RunOutcome};
 pub use plan::{Phase, PhaseKind, Plan};
 pub use report::RunReport;
 pub use runner::{RunError, RunHandle, spawn_run};

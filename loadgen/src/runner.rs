@@ -1,12 +1,14 @@
-//! Runs the generator on a dedicated thread with a current-thread tokio
-//! runtime of its own, so no other work delays its sends.
+//! Runs the generator on two threads of its own: one that dispatches
+//! requests on schedule and one that handles their replies.
 
 use std::future::Future;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
 use crate::error::ConnectError;
-use crate::generator::{Progress, RunOptions, RunOutcome, run};
+use crate::generator::{
+    Progress, RunOptions, RunOutcome, Shared, collect_replies, dispatch, finish,
+};
 use crate::plan::Plan;
 use crate::sender::SendRequest;
 
@@ -52,12 +54,17 @@ impl RunHandle {
     }
 }
 
-/// Starts `plan` on a new thread: creates the sender with `connect` on that
-/// thread's runtime (so the client's connection tasks run there too), then
-/// runs the generator.
+/// Starts `plan` on two new threads and returns at once.
+///
+/// The reply thread runs a current-thread tokio runtime: it creates the
+/// sender with `connect` (so the client's connection tasks run there), then
+/// polls the requests and records their replies. The dispatch thread sends
+/// each request at its scheduled time. It runs inside the same runtime's
+/// context, so [`SendRequest::send`] may call tokio functions, but the
+/// returned future is polled on the reply thread.
 ///
 /// # Errors
-/// [`RunError::Runtime`] when the thread cannot be spawned. Errors of
+/// [`RunError::Runtime`] when a thread cannot be spawned. Errors of
 /// `connect` arrive through [`RunHandle::join`].
 pub fn spawn_run<S, C, Fut>(
     plan: Plan,
@@ -65,29 +72,53 @@ pub fn spawn_run<S, C, Fut>(
     connect: C,
 ) -> Result<RunHandle, RunError>
 where
-    S: SendRequest,
+    S: SendRequest + Send + 'static,
     C: FnOnce() -> Fut + Send + 'static,
     Fut: Future<Output = Result<S, ConnectError>>,
 {
     let (progress_sender, progress) = mpsc::channel();
 
     let thread = std::thread::Builder::new()
-        .name("loadgen-sender".to_owned())
+        .name("loadgen-replies".to_owned())
         .spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .map_err(RunError::Runtime)?;
+            let sender = runtime.block_on(connect())?;
 
-            runtime.block_on(async move {
-                let sender = connect().await?;
-                let outcome = run(&plan, sender, &options, |snapshot| {
-                    // The display may have gone away; the run goes on.
-                    let _ = progress_sender.send(snapshot.clone());
-                })
-                .await;
-                Ok(outcome)
-            })
+            let shared = Shared::new(&plan);
+            let (request_sender, requests) = tokio::sync::mpsc::unbounded_channel();
+            let dispatch_thread = {
+                let plan = plan.clone();
+                let options = options.clone();
+                let shared = shared.clone();
+                let handle = runtime.handle().clone();
+                std::thread::Builder::new()
+                    .name("loadgen-dispatch".to_owned())
+                    .spawn(move || {
+                        let _runtime_context = handle.enter();
+                        dispatch(
+                            &plan,
+                            sender,
+                            &options,
+                            &shared,
+                            request_sender,
+                            |snapshot| {
+                                // The display may have gone away; the run goes on.
+                                let _ = progress_sender.send(snapshot.clone());
+                            },
+                        )
+                    })
+                    .map_err(RunError::Runtime)?
+            };
+
+            runtime.block_on(collect_replies(requests, shared.clone()));
+            let dispatch = match dispatch_thread.join() {
+                Ok(dispatch) => dispatch,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            Ok(finish(&plan, dispatch, &shared, &options))
         })
         .map_err(RunError::Runtime)?;
 

@@ -85,6 +85,24 @@ impl WindowRecorder {
         self.timeouts += 1;
     }
 
+    /// Adds the counts and histograms of `other`, a recorder of the same
+    /// window (the generator keeps sends and replies on different threads).
+    pub fn merge(&mut self, other: &WindowRecorder) {
+        self.sent += other.sent;
+        self.ok += other.ok;
+        self.timeouts += other.timeouts;
+        self.dropped_by_cap += other.dropped_by_cap;
+        for (status, count) in &other.errors_by_status {
+            *self.errors_by_status.entry(status.clone()).or_insert(0) += count;
+        }
+        self.latency_ns
+            .add(&other.latency_ns)
+            .expect("histograms with the same bounds add up");
+        self.send_lateness_ns
+            .add(&other.send_lateness_ns)
+            .expect("histograms with the same bounds add up");
+    }
+
     /// Returns the number of requests sent so far.
     pub fn sent(&self) -> u64 {
         self.sent
@@ -328,6 +346,33 @@ mod tests {
         assert_eq!(summary.throughput_per_s, 1.0);
         assert!(summary.generator_kept_up);
         assert!(!summary.target_kept_up);
+    }
+
+    #[test]
+    fn merge_adds_both_sides() {
+        let mut sends = WindowRecorder::new(100.0);
+        sends.record_send(Duration::from_micros(5));
+        sends.record_send(Duration::from_micros(7));
+        sends.record_dropped_by_cap();
+        let mut replies = WindowRecorder::new(100.0);
+        replies.record_reply(tonic::Code::Ok, Duration::from_millis(3));
+        replies.record_reply(tonic::Code::Internal, Duration::from_millis(1));
+
+        sends.merge(&replies);
+
+        assert_eq!(sends.sent(), 2);
+        assert_eq!(sends.ok(), 1);
+        assert_eq!(sends.dropped_by_cap(), 1);
+        let p50 = sends.latency_at_quantile(0.5).unwrap();
+        assert!(p50.abs_diff(Duration::from_millis(3)) < Duration::from_micros(3));
+        let summary = sends
+            .finish(
+                Duration::ZERO,
+                Duration::from_secs(1),
+                Duration::from_millis(1),
+            )
+            .summary;
+        assert_eq!(summary.errors_by_status.get("INTERNAL"), Some(&1));
     }
 
     #[test]
