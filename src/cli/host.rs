@@ -100,13 +100,16 @@ fn load_thresholds(path: Option<&std::path::Path>) -> anyhow::Result<Thresholds>
             path.display()
         ))
     })?;
-    toml::from_str(&text).map_err(|error| {
+    let thresholds: Thresholds = toml::from_str(&text).map_err(|error| {
         InputError(format!(
             "invalid thresholds file {}: {error}",
             path.display()
         ))
-        .into()
-    })
+    })?;
+    thresholds
+        .validate()
+        .map_err(|error| InputError(format!("{}: {error}", path.display())))?;
+    Ok(thresholds)
 }
 
 fn check_timing(args: &HostArgs) -> Result<(), InputError> {

@@ -28,6 +28,17 @@ pub enum AgentError {
     #[error("window capacity must be at least 1 sample, got 0")]
     EmptyWindow,
 
+    /// An indicator threshold is out of range.
+    #[error("invalid threshold {name} = {value}: expected {expected}")]
+    InvalidThreshold {
+        /// Field name in [`Thresholds`](crate::Thresholds).
+        name: &'static str,
+        /// The value given.
+        value: f64,
+        /// The valid range.
+        expected: &'static str,
+    },
+
     /// A `/proc` file could not be read.
     #[error("failed to read {path}: {source}")]
     Proc {

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::AgentError;
+
 /// One mebibyte, in bytes.
 pub const MIB: f64 = 1024.0 * 1024.0;
 
@@ -74,5 +76,112 @@ impl Default for Thresholds {
             storage_read_info_bytes_per_s: 100e6,
             storage_latency_info_s: 0.020,
         }
+    }
+}
+
+impl Thresholds {
+    /// Checks that every limit is a finite number of at least 0 and that each
+    /// warning limit is at most its critical limit.
+    ///
+    /// # Errors
+    /// [`AgentError::InvalidThreshold`] naming the first limit out of range.
+    pub fn validate(&self) -> Result<(), AgentError> {
+        let limits = [
+            ("cpu_p95_warning_percent", self.cpu_p95_warning_percent),
+            ("cpu_p95_critical_percent", self.cpu_p95_critical_percent),
+            ("load_per_core_critical", self.load_per_core_critical),
+            ("per_core_variance_warning", self.per_core_variance_warning),
+            ("rss_share_critical", self.rss_share_critical),
+            (
+                "rss_growth_critical_bytes_per_s",
+                self.rss_growth_critical_bytes_per_s,
+            ),
+            (
+                "major_faults_warning_per_s",
+                self.major_faults_warning_per_s,
+            ),
+            ("disk_latency_warning_s", self.disk_latency_warning_s),
+            ("disk_latency_critical_s", self.disk_latency_critical_s),
+            ("mount_used_warning_ratio", self.mount_used_warning_ratio),
+            ("mount_used_critical_ratio", self.mount_used_critical_ratio),
+            ("storage_iops_info", self.storage_iops_info),
+            (
+                "storage_read_info_bytes_per_s",
+                self.storage_read_info_bytes_per_s,
+            ),
+            ("storage_latency_info_s", self.storage_latency_info_s),
+        ];
+        for (name, value) in limits {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(AgentError::InvalidThreshold {
+                    name,
+                    value,
+                    expected: "a finite number of at least 0",
+                });
+            }
+        }
+
+        let pairs = [
+            (
+                "cpu_p95_warning_percent",
+                self.cpu_p95_warning_percent,
+                self.cpu_p95_critical_percent,
+            ),
+            (
+                "disk_latency_warning_s",
+                self.disk_latency_warning_s,
+                self.disk_latency_critical_s,
+            ),
+            (
+                "mount_used_warning_ratio",
+                self.mount_used_warning_ratio,
+                self.mount_used_critical_ratio,
+            ),
+        ];
+        for (name, warning, critical) in pairs {
+            if warning > critical {
+                return Err(AgentError::InvalidThreshold {
+                    name,
+                    value: warning,
+                    expected: "at most the matching critical limit",
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert!(Thresholds::default().validate().is_ok());
+    }
+
+    #[test]
+    fn warning_above_critical_is_rejected() {
+        let thresholds = Thresholds {
+            disk_latency_warning_s: 0.1,
+            ..Thresholds::default()
+        };
+
+        let error = thresholds.validate().unwrap_err();
+
+        assert!(
+            error.to_string().contains("disk_latency_warning_s"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn negative_limit_is_rejected() {
+        let thresholds = Thresholds {
+            storage_iops_info: -1.0,
+            ..Thresholds::default()
+        };
+
+        assert!(thresholds.validate().is_err());
     }
 }
