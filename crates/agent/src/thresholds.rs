@@ -48,7 +48,7 @@ pub struct Thresholds {
     /// Share of a file system in use above which it is critical. Default 0.9.
     pub mount_used_critical_ratio: f64,
     /// Device IOPS (reads + writes) above which a faster storage class is
-    /// suggested (info). Default 3000, the baseline of a general-purpose cloud SSD volume.
+    /// suggested (info). Default 3000.
     pub storage_iops_info: f64,
     /// Device read throughput in bytes per second above which a faster storage
     /// class is suggested (info). Default 100 MB/s (10⁸ bytes/s).
