@@ -18,7 +18,7 @@ use queuelab_agent::{
 use super::InputError;
 
 /// Most samples kept: one day at one per second. A longer run keeps its most
-/// recent samples and the report says how many were dropped.
+/// recent samples and the report counts the dropped ones.
 const MAX_WINDOW_SAMPLES: u64 = 86_400;
 
 /// Arguments of `queuelab host`.

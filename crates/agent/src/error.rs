@@ -54,7 +54,7 @@ pub enum AgentError {
     ProcFormat {
         /// The file that failed.
         path: String,
-        /// What was wrong with it.
+        /// Description of the problem.
         detail: String,
     },
 
