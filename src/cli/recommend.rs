@@ -240,8 +240,10 @@ fn inputs_from_profile(path: &Path) -> anyhow::Result<Inputs> {
         source: format!("profile {}", path.display()),
         workload: Some(WorkloadProfile {
             avg_cpu_percent: avg,
-            // A profile of an idle host has p95 = 0, so rank it as 1 % of one vCPU.
-            p95_cpu_percent: p95.max(1.0),
+            // A few rare spikes can lift the mean above the nearest-rank p95,
+            // and an idle host has p95 = 0, so the p95 used is at least the mean
+            // and at least 1 % of one vCPU.
+            p95_cpu_percent: p95.max(avg).max(1.0),
             threads: threads.max(1),
             bursty: p95 >= BURSTY_P95_TO_AVG * avg && p95 > 0.0,
         }),
@@ -435,6 +437,39 @@ mod tests {
         assert_eq!(inputs.host_memory_used_ratio, Some(0.25));
         assert_eq!(inputs.host_memory_bytes, Some(8 * 1024 * 1024 * 1024));
         assert_eq!(inputs.rss_bytes, None);
+    }
+
+    #[test]
+    fn spiky_profile_keeps_p95_above_mean() {
+        // One sample at 100 % among 20: mean 5 %, nearest-rank p95 0 %.
+        let mut samples: Vec<queuelab_agent::Sample> = serde_json::from_str(include_str!(
+            "../../crates/agent/tests/fixtures/disk_window.json"
+        ))
+        .unwrap();
+        let template = samples.remove(0);
+        let samples: Vec<queuelab_agent::Sample> = (0..20)
+            .map(|index| {
+                let mut sample = template.clone();
+                sample.elapsed_s = f64::from(index);
+                sample.host.cpu_percent = if index == 7 { 100.0 } else { 0.0 };
+                sample
+            })
+            .collect();
+        let report = AgentReport::from_samples(&samples, &Default::default(), 0).unwrap();
+        let path = std::env::temp_dir().join(format!(
+            "queuelab-spiky-profile-{}.json",
+            std::process::id()
+        ));
+        std::fs::write(&path, serde_json::to_string(&report).unwrap()).unwrap();
+
+        let inputs = inputs_from_profile(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+
+        // Two cores: mean 5 % × 2 = 10 % of one vCPU, and p95 raised to it.
+        let workload = inputs.workload.unwrap();
+        assert_eq!(workload.avg_cpu_percent, 10.0);
+        assert_eq!(workload.p95_cpu_percent, 10.0);
+        assert!(workload.validate().is_ok());
     }
 
     #[test]
