@@ -30,7 +30,7 @@ pub struct IoBenchArgs {
     block: u64,
 
     /// Number of random 4 KiB reads, and of random 4 KiB writes.
-    #[arg(long, default_value_t = BenchConfig::DEFAULT_RANDOM_OPS)]
+    #[arg(long, value_name = "N", default_value_t = BenchConfig::DEFAULT_RANDOM_OPS)]
     ops: u64,
 
     /// Way for the reads to get past the page cache.
@@ -93,6 +93,10 @@ pub fn run(args: IoBenchArgs) -> anyhow::Result<ExitCode> {
         cache_mode: args.cache.into(),
         seed: args.seed,
     };
+
+    config
+        .validate()
+        .map_err(|error| InputError(error.to_string()))?;
 
     let interrupted = Arc::new(AtomicBool::new(false));
     ctrlc::set_handler({

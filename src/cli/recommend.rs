@@ -31,15 +31,15 @@ pub struct RecommendArgs {
     profile: Option<PathBuf>,
 
     /// Mean CPU usage in percent of one vCPU (250 = 2.5 busy vCPUs).
-    #[arg(long, requires = "p95_cpu")]
+    #[arg(long, value_name = "PERCENT", requires = "p95_cpu")]
     avg_cpu: Option<f64>,
 
     /// 95th-percentile CPU usage in percent of one vCPU.
-    #[arg(long, requires = "avg_cpu")]
+    #[arg(long, value_name = "PERCENT", requires = "avg_cpu")]
     p95_cpu: Option<f64>,
 
     /// Threads that run in parallel. Default: the vCPUs the p95 keeps busy, rounded up.
-    #[arg(long)]
+    #[arg(long, value_name = "N")]
     threads: Option<u32>,
 
     /// The load comes in bursts with idle time between them.
@@ -51,19 +51,19 @@ pub struct RecommendArgs {
     catalog: Option<PathBuf>,
 
     /// Resident set size of the process, with a unit (300MiB).
-    #[arg(long, value_parser = parse_bytes)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_bytes)]
     rss: Option<u64>,
 
     /// RSS growth per second, with a unit (4KiB means 4 KiB/s).
-    #[arg(long, value_parser = parse_bytes)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_bytes)]
     rss_growth: Option<u64>,
 
     /// Share of host memory in use: 0.85 or 85%.
-    #[arg(long, value_parser = parse_share)]
+    #[arg(long, value_name = "SHARE", value_parser = parse_share)]
     host_memory_use: Option<f64>,
 
     /// Host memory size for the database buffer pool, with a unit (16GiB).
-    #[arg(long, value_parser = parse_bytes)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_bytes)]
     host_memory: Option<u64>,
 
     /// Write the advice as JSON (bytes, seconds, bytes per second) to standard output.
