@@ -125,6 +125,9 @@ pub fn parse_pid_stat(text: &str) -> Result<ProcessCounters, AgentError> {
 ///
 /// A whole device has an entry in `/sys/block` but a partition does not.
 /// Counting both would count each I/O twice.
+///
+/// NOTE: where `/sys` is not mounted (some containers), no device passes
+/// this filter and the report lists no disk I/O.
 pub fn read_disk_counters() -> Result<Vec<DiskCounters>, AgentError> {
     let text = read("/proc/diskstats")?;
     let disks = parse_diskstats(&text)?
