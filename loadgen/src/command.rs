@@ -25,7 +25,8 @@ pub const DEFAULT_TARGET: &str = "http://127.0.0.1:50051";
 pub enum Api {
     /// `queuelab.v1.Storefront/HandleRequest`, served by the api-gateway.
     Storefront,
-    /// `queuelab.bench.v1.Echo/Echo`, the minimal service of this crate.
+    /// `queuelab.bench.v1.Echo/Echo`, served by the minimal Echo server
+    /// (`cargo run -p queuelab-loadgen --example echo_server`).
     Echo,
 }
 

@@ -57,7 +57,7 @@ pub enum ConnectError {
 
     /// No connection was made within the connect timeout.
     #[error(
-        "could not connect to {url} within {timeout:?}: {source}; check that the server is running and the address is right"
+        "could not connect to {url} within {timeout:?}; check that the server is running and the address is right"
     )]
     Unreachable {
         /// The target URL.

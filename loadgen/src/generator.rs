@@ -127,7 +127,7 @@ impl Shared {
     }
 }
 
-/// What the dispatch thread returns: its send-side recorders and the wall
+/// The result of the dispatch thread: its send-side recorders and the wall
 /// clock of the first scheduled instant.
 pub(crate) struct Dispatch {
     pub sends: Vec<WindowRecorder>,

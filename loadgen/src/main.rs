@@ -32,12 +32,9 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("error: {error}");
-            if error.is_input_error() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::from(1)
-            }
+            let status = if error.is_input_error() { 2 } else { 1 };
+            eprintln!("error: {:#}", anyhow::Error::from(error));
+            ExitCode::from(status)
         }
     }
 }

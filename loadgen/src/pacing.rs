@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 /// that never sleeps for whole time slices.
 pub const SPIN_BEFORE: Duration = Duration::from_micros(60);
 
-/// Longest single sleep, so a thread waiting for a distant send still runs
+/// Maximum length of one sleep, so a thread waiting for a distant send still runs
 /// its periodic work (such as progress reports) on time.
 pub const MAX_SLEEP: Duration = Duration::from_millis(50);
 
