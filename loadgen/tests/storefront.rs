@@ -12,11 +12,17 @@ use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status};
 
-/// What the stand-in gateway saw: each request id and its `grpc-timeout`
-/// header.
+/// One request as the stand-in gateway received it.
+#[derive(Clone, Debug)]
+struct Received {
+    request_id: u64,
+    grpc_timeout: Option<String>,
+}
+
+/// A gateway that replies at once and keeps every request it received.
 #[derive(Clone, Default)]
 struct RecordingGateway {
-    seen: Arc<Mutex<Vec<(u64, Option<String>)>>>,
+    received: Arc<Mutex<Vec<Received>>>,
 }
 
 #[tonic::async_trait]
@@ -25,13 +31,16 @@ impl Storefront for RecordingGateway {
         &self,
         request: Request<StorefrontRequest>,
     ) -> Result<Response<StorefrontReply>, Status> {
-        let timeout = request
+        let grpc_timeout = request
             .metadata()
             .get("grpc-timeout")
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
         let request_id = request.into_inner().request_id;
-        self.seen.lock().unwrap().push((request_id, timeout));
+        self.received.lock().unwrap().push(Received {
+            request_id,
+            grpc_timeout,
+        });
         Ok(Response::new(StorefrontReply {
             request_id,
             downstream_calls: 0,
@@ -69,20 +78,25 @@ fn storefront_sends_ids_and_deadline() {
     .unwrap();
     let summary = &outcome.windows[0].summary;
 
-    let seen = gateway.seen.lock().unwrap().clone();
+    let received = gateway.received.lock().unwrap().clone();
     assert!(summary.sent > 0);
     assert_eq!(summary.ok, summary.sent);
-    assert_eq!(seen.len() as u64, summary.sent);
+    assert_eq!(received.len() as u64, summary.sent);
 
     // Ids count up from 0 in send order; HTTP/2 may reorder arrivals.
-    let mut ids: Vec<u64> = seen.iter().map(|(id, _)| *id).collect();
+    let mut ids: Vec<u64> = received.iter().map(|request| request.request_id).collect();
     ids.sort_unstable();
     let expected: Vec<u64> = (0..summary.sent).collect();
     assert_eq!(ids, expected);
 
     // 1500 ms travels as the gRPC deadline; tonic writes it in
     // microseconds ("1500000u").
-    for (id, timeout) in &seen {
-        assert_eq!(timeout.as_deref(), Some("1500000u"), "request {id}");
+    for request in &received {
+        assert_eq!(
+            request.grpc_timeout.as_deref(),
+            Some("1500000u"),
+            "request {}",
+            request.request_id
+        );
     }
 }
