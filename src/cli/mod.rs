@@ -9,6 +9,7 @@ mod io_bench;
 mod model;
 mod queue;
 mod recommend;
+mod up;
 mod values;
 
 /// Check queueing-theory predictions against real traffic.
@@ -37,6 +38,12 @@ enum Command {
     IoBench(io_bench::IoBenchArgs),
     /// Rank instance types and size memory from measured figures (heuristics).
     Recommend(recommend::RecommendArgs),
+    /// Start the six stations of the mesh on 127.0.0.1 as child processes,
+    /// wait until all are healthy and print their addresses; Ctrl-C stops them.
+    Up(up::UpArgs),
+    /// Serve one station of the mesh in this process (run by `queuelab up`).
+    #[command(hide = true)]
+    Serve(up::ServeArgs),
 }
 
 /// Runs the chosen subcommand and returns the process exit code.
@@ -48,6 +55,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Host(args) => host::run(args),
         Command::IoBench(args) => io_bench::run(args),
         Command::Recommend(args) => recommend::run(args),
+        Command::Up(args) => up::run_up(args),
+        Command::Serve(args) => up::run_serve(args),
     }
 }
 

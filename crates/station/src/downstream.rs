@@ -1,0 +1,237 @@
+//! Calls from one station to the stations downstream of it.
+//!
+//! Each called station is reached through its own domain API (a user lookup,
+//! a product lookup, an order, a charge, a row read or write). The request
+//! built for it carries ids derived from the caller's request key.
+
+use std::time::{Duration, Instant};
+
+use queuelab_proto::v1::database_client::DatabaseClient;
+use queuelab_proto::v1::order_service_client::OrderServiceClient;
+use queuelab_proto::v1::payment_service_client::PaymentServiceClient;
+use queuelab_proto::v1::product_catalog_client::ProductCatalogClient;
+use queuelab_proto::v1::storefront_client::StorefrontClient;
+use queuelab_proto::v1::user_service_client::UserServiceClient;
+use queuelab_proto::v1::{
+    ChargeRequest, GetProductRequest, GetUserRequest, PlaceOrderRequest, ReadRowRequest,
+    StorefrontRequest, WriteRowRequest,
+};
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Request, Status};
+
+use crate::error::ConfigError;
+use crate::names;
+
+/// Timeout of one downstream call when the incoming request has no deadline,
+/// so that a stalled peer cannot hold a request for ever.
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Time allowed to open a TCP connection to a peer.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The peer of one outgoing call.
+#[derive(Debug, Clone)]
+struct Peer {
+    to: String,
+    address: String,
+    channel: Channel,
+}
+
+/// Clients for every outgoing call of one station, in topology order.
+#[derive(Debug, Clone)]
+pub struct Downstream {
+    caller: String,
+    peers: Vec<Peer>,
+}
+
+impl Downstream {
+    /// Prepares one lazily connected channel per call. `targets` lists the
+    /// called station and its `host:port` address, in topology order.
+    ///
+    /// # Errors
+    /// [`ConfigError::UnknownCallTarget`] for a station no service
+    /// implements, [`ConfigError::InvalidAddress`] for an address that is not
+    /// `host:port`.
+    pub fn new(caller: &str, targets: &[(String, String)]) -> Result<Self, ConfigError> {
+        let mut peers = Vec::with_capacity(targets.len());
+        for (to, address) in targets {
+            if !names::ALL.contains(&to.as_str()) {
+                return Err(ConfigError::UnknownCallTarget {
+                    station: caller.to_owned(),
+                    to: to.clone(),
+                });
+            }
+            let invalid = |reason: String| ConfigError::InvalidAddress {
+                station: caller.to_owned(),
+                to: to.clone(),
+                address: address.clone(),
+                reason,
+            };
+            let endpoint = Endpoint::from_shared(format!("http://{address}"))
+                .map_err(|error| invalid(error.to_string()))?
+                .connect_timeout(CONNECT_TIMEOUT)
+                .tcp_nodelay(true);
+            peers.push(Peer {
+                to: to.clone(),
+                address: address.clone(),
+                channel: endpoint.connect_lazy(),
+            });
+        }
+        Ok(Self {
+            caller: caller.to_owned(),
+            peers,
+        })
+    }
+
+    /// Returns the number of outgoing calls.
+    pub fn len(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// Returns true when the station calls no one.
+    pub fn is_empty(&self) -> bool {
+        self.peers.is_empty()
+    }
+
+    /// Makes outgoing call `index` for the request with id `key`, giving up
+    /// at `deadline` or after [`DEFAULT_CALL_TIMEOUT`], whichever comes first.
+    ///
+    /// # Errors
+    /// The callee's status, with a message that names the caller, the callee
+    /// and its address; DEADLINE_EXCEEDED when the timeout passes.
+    pub async fn call(
+        &self,
+        index: usize,
+        key: u64,
+        deadline: Option<Instant>,
+    ) -> Result<(), Status> {
+        let peer = &self.peers[index];
+        let default_deadline = Instant::now() + DEFAULT_CALL_TIMEOUT;
+        let deadline = deadline.map_or(default_deadline, |deadline| deadline.min(default_deadline));
+        let timeout = deadline.saturating_duration_since(Instant::now());
+
+        // The timeout travels to the callee as grpc-timeout; the local timer
+        // covers a peer that never answers at all.
+        let call = self.send(peer, key, timeout);
+        let result = match tokio::time::timeout(timeout, call).await {
+            Ok(result) => result,
+            Err(_) => Err(Status::deadline_exceeded(format!(
+                "timed out after {} ms",
+                timeout.as_millis()
+            ))),
+        };
+        result.map_err(|status| {
+            Status::new(
+                status.code(),
+                format!(
+                    "call from {} to {} at {} failed: {}",
+                    self.caller,
+                    peer.to,
+                    peer.address,
+                    status.message()
+                ),
+            )
+        })
+    }
+
+    async fn send(&self, peer: &Peer, key: u64, timeout: Duration) -> Result<(), Status> {
+        let channel = peer.channel.clone();
+        match peer.to.as_str() {
+            names::API_GATEWAY => {
+                let message = StorefrontRequest {
+                    request_id: key,
+                    customer_id: key % 10_000,
+                    product_id: key % 1_000,
+                    body: Vec::new(),
+                };
+                StorefrontClient::new(channel)
+                    .handle_request(with_timeout(message, timeout))
+                    .await?;
+            }
+            names::USER => {
+                let message = GetUserRequest {
+                    user_id: key % 10_000,
+                };
+                UserServiceClient::new(channel)
+                    .get_user(with_timeout(message, timeout))
+                    .await?;
+            }
+            names::PRODUCT => {
+                let message = GetProductRequest {
+                    product_id: key % 1_000,
+                };
+                ProductCatalogClient::new(channel)
+                    .get_product(with_timeout(message, timeout))
+                    .await?;
+            }
+            names::ORDER => {
+                let message = PlaceOrderRequest {
+                    order_id: key,
+                    user_id: key % 10_000,
+                    product_id: key % 1_000,
+                    quantity: 1,
+                };
+                OrderServiceClient::new(channel)
+                    .place_order(with_timeout(message, timeout))
+                    .await?;
+            }
+            names::PAYMENT => {
+                let message = ChargeRequest {
+                    payment_id: key,
+                    order_id: key,
+                    amount_cents: 1_000 + key % 9_000,
+                };
+                PaymentServiceClient::new(channel)
+                    .charge(with_timeout(message, timeout))
+                    .await?;
+            }
+            names::DATABASE => self.call_database(channel, key, timeout).await?,
+            other => unreachable!("Downstream::new rejects unknown station {other:?}"),
+        }
+        Ok(())
+    }
+
+    /// Order and payment write their row; every other caller reads one.
+    async fn call_database(
+        &self,
+        channel: Channel,
+        key: u64,
+        timeout: Duration,
+    ) -> Result<(), Status> {
+        let mut client = DatabaseClient::new(channel);
+        match self.caller.as_str() {
+            names::ORDER | names::PAYMENT => {
+                let table = if self.caller == names::ORDER {
+                    "orders"
+                } else {
+                    "payments"
+                };
+                let message = WriteRowRequest {
+                    table: table.to_owned(),
+                    key: key % names::DATABASE_ROWS_PER_TABLE,
+                    value: key.to_le_bytes().to_vec(),
+                };
+                client.write_row(with_timeout(message, timeout)).await?;
+            }
+            caller => {
+                let table = if caller == names::PRODUCT {
+                    "products"
+                } else {
+                    "users"
+                };
+                let message = ReadRowRequest {
+                    table: table.to_owned(),
+                    key: key % names::DATABASE_ROWS_PER_TABLE,
+                };
+                client.read_row(with_timeout(message, timeout)).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn with_timeout<T>(message: T, timeout: Duration) -> Request<T> {
+    let mut request = Request::new(message);
+    request.set_timeout(timeout);
+    request
+}

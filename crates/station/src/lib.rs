@@ -1,0 +1,50 @@
+//! The station runtime shared by the six services of the queuelab mesh.
+//!
+//! A station is one FCFS queue in front of c servers. A request waits for a
+//! server, holds it for a service time drawn from the station's distribution,
+//! releases it, then makes its downstream calls one after another (each
+//! independently with its probability) and replies.
+//!
+//! Modules:
+//! - [`config`]: a station's settings from the topology;
+//! - [`launch`]: the flags every service binary shares;
+//! - [`station`]: the [`Station`] handle and its [`StationSpec`];
+//! - `core`: the station thread that owns the queue, servers and figures;
+//! - `precise_wait`: microsecond-accurate holds (lowered timer slack plus a
+//!   short spin);
+//! - `window`: the figures of one measurement window, in HdrHistograms;
+//! - [`sampler`]: service-time distributions;
+//! - [`downstream`]: clients for the calls to other stations;
+//! - [`visit`]: the request path every service handler runs;
+//! - [`stats_service`]: the `StationStats` gRPC API;
+//! - [`server`]: serving a station with health checks and a graceful drain;
+//! - [`supervisor`]: running a mesh's stations as child processes;
+//! - [`names`]: the station names and their reference addresses.
+//!
+//! A host agent that samples CPU, memory and I/O can be served next to a
+//! station by adding its service to the [`tonic::service::Routes`] passed to
+//! [`server::serve`].
+
+#![warn(missing_docs)]
+
+pub mod config;
+mod core;
+pub mod downstream;
+pub mod error;
+pub mod launch;
+pub mod names;
+mod precise_wait;
+pub mod sampler;
+pub mod server;
+pub mod station;
+pub mod stats_service;
+pub mod supervisor;
+pub mod visit;
+mod window;
+
+pub use crate::core::Served;
+pub use crate::downstream::Downstream;
+pub use crate::error::{ConfigError, VisitError};
+pub use crate::sampler::ServiceTimeDistribution;
+pub use crate::station::{CallSpec, Station, StationSpec};
+pub use crate::visit::{StationHandler, VisitReport};

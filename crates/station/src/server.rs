@@ -1,0 +1,138 @@
+//! Serving one station over gRPC: its domain API, the stats API and
+//! grpc.health.v1, with a graceful drain on shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use queuelab_proto::v1::station_stats_server::StationStatsServer;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::Routes;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+
+use crate::station::Station;
+use crate::stats_service::StatsService;
+
+/// A failure while serving.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The listen address could not be bound.
+    #[error(
+        "station {station}: failed to listen on {address}: {source}; pick a free port or stop the process that uses it"
+    )]
+    Bind {
+        /// Station name.
+        station: String,
+        /// The requested address.
+        address: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The gRPC server stopped with an error.
+    #[error("station {station}: gRPC server failed: {source}")]
+    Transport {
+        /// Station name.
+        station: String,
+        /// The transport error.
+        source: tonic::transport::Error,
+    },
+    /// The station's configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] crate::error::ConfigError),
+}
+
+/// Binds `address`, mapping a failure to [`ServeError::Bind`].
+///
+/// # Errors
+/// [`ServeError::Bind`] when the port is taken or the address is not local.
+pub async fn bind(station: &str, address: SocketAddr) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| ServeError::Bind {
+            station: station.to_owned(),
+            address,
+            source,
+        })
+}
+
+/// Serves `domain` (the station's own API, wrapped in [`Routes`]) plus the
+/// stats API and grpc.health.v1 on `listener` until `shutdown` completes.
+///
+/// On shutdown the health status turns to NOT_SERVING, the listener stops
+/// accepting, and the call returns once every request in flight has replied.
+/// Further services (a host agent, for example) can be added to `domain`
+/// with [`Routes::add_service`] before the call.
+///
+/// # Errors
+/// [`ServeError::Transport`] when the server fails.
+pub async fn serve(
+    station: Station,
+    domain: Routes,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
+    let name = station.name().to_owned();
+    let address = listener.local_addr().ok();
+
+    // The empty service name reports the whole server's health, as the
+    // grpc.health.v1 protocol defines it.
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_service_status("", ServingStatus::Serving).await;
+
+    let routes = domain
+        .add_service(StationStatsServer::new(StatsService::new(station)))
+        .add_service(health_service);
+
+    tracing::info!(station = %name, address = ?address, "station serving");
+    let drain_health = health.clone();
+    let drain_name = name.clone();
+    let shutdown = async move {
+        shutdown.await;
+        tracing::info!(station = %drain_name, "shutdown requested; draining requests in flight");
+        drain_health
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
+    };
+
+    Server::builder()
+        .tcp_nodelay(true)
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await
+        .map_err(|source| ServeError::Transport {
+            station: name.clone(),
+            source,
+        })?;
+
+    tracing::info!(station = %name, "station stopped");
+    Ok(())
+}
+
+/// Completes on the first SIGINT (Ctrl-C) or SIGTERM, for [`serve`]'s
+/// `shutdown` argument.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "failed to watch SIGTERM; only Ctrl-C stops the service");
+                let _ = interrupt.await;
+            }
+        }
+    }
+
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

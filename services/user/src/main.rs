@@ -1,0 +1,21 @@
+//! `queuelab-user`: runs the user station of the queuelab mesh as its own
+//! process. Settings come from flags or their QUEUELAB_* environment variables.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use queuelab_station::launch::{ServiceArgs, init_tracing, run_service};
+
+/// Serve the user station of the queuelab mesh until SIGINT or SIGTERM.
+#[derive(Debug, Parser)]
+#[command(name = "queuelab-user", version, about)]
+struct Args {
+    #[command(flatten)]
+    service: ServiceArgs,
+}
+
+fn main() -> ExitCode {
+    init_tracing();
+    let args = Args::parse();
+    run_service(queuelab_user::STATION, &args.service, queuelab_user::serve)
+}
