@@ -3,6 +3,9 @@
 
 use std::process::{Command, Output};
 
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::Deserializer;
+use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use queuelab_loadgen::echo::spawn_echo_server;
 
 fn loadgen(args: &[&str]) -> Output {
@@ -167,4 +170,43 @@ fn echo_run_writes_results() {
         intervals[1]
     );
     assert!(out.path().join("send-lateness.hlog").exists());
+
+    // hdrhistogram's own log reader decodes each window's histogram, with
+    // one value per OK reply.
+    let mut histograms = Vec::new();
+    for entry in IntervalLogIterator::new(log.as_bytes()) {
+        if let LogEntry::Interval(interval) = entry.unwrap() {
+            let compressed = base64_decode(interval.encoded_histogram());
+            let histogram: Histogram<u64> = Deserializer::new()
+                .deserialize(&mut compressed.as_slice())
+                .unwrap();
+            histograms.push(histogram);
+        }
+    }
+    assert_eq!(histograms.len(), 2);
+    assert_eq!(histograms[0].len(), windows[0]["ok"].as_u64().unwrap());
+    assert_eq!(histograms[1].len(), windows[1]["ok"].as_u64().unwrap());
+}
+
+/// Decodes standard base64 (with padding), the encoding of histograms in an
+/// interval log.
+fn base64_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bytes = Vec::with_capacity(text.len() * 3 / 4);
+    let mut buffer = 0_u32;
+    let mut bits = 0;
+
+    for symbol in text.bytes().filter(|&symbol| symbol != b'=') {
+        let value = ALPHABET
+            .iter()
+            .position(|&letter| letter == symbol)
+            .expect("base64 symbol") as u32;
+        buffer = (buffer << 6) | value;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            bytes.push((buffer >> bits) as u8);
+        }
+    }
+    bytes
 }
