@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use queuelab_station::names;
 use queuelab_topology::REFERENCE_TOML;
 
-/// Longest time a `queuelab up` run may take in these tests.
+/// Maximum time a `queuelab up` run may take in these tests.
 const RUN_LIMIT: Duration = Duration::from_secs(60);
 
 /// Picks six free ports on 127.0.0.1 by binding port 0 and releasing them.
@@ -88,7 +88,7 @@ fn up_starts_all_and_stops_on_sigint() {
     let topology = write_topology(&directory, &addresses);
     let mut up = start_up(&topology);
 
-    // Wait for the line that says the mesh is up; every station is then healthy.
+    // Read stdout up to the Ctrl-C hint, which `up` prints once every station is healthy.
     let stdout = up.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     let mut printed = Vec::new();

@@ -58,7 +58,7 @@ pub fn station_spec(
 /// gives one, else the reference port of [`names::reference_address`].
 ///
 /// # Errors
-/// [`ConfigError::StationMissing`] when neither knows the station.
+/// [`ConfigError::StationMissing`] when the station is in neither.
 pub fn station_address(topology: &Topology, name: &str) -> Result<String, ConfigError> {
     let from_topology = topology
         .station(name)

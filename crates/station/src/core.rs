@@ -23,7 +23,7 @@ use crate::precise_wait::{PreciseWait, Woken};
 use crate::sampler::ServiceSampler;
 use crate::window::WindowRecorder;
 
-/// What a finished service tells the request that had it.
+/// The timings and call decisions of a finished service, sent to its request.
 #[derive(Debug, Clone, Copy)]
 pub struct Served {
     /// Arrival to server acquired.

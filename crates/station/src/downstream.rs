@@ -110,8 +110,8 @@ impl Downstream {
         let deadline = deadline.map_or(default_deadline, |deadline| deadline.min(default_deadline));
         let timeout = deadline.saturating_duration_since(Instant::now());
 
-        // The timeout travels to the callee as grpc-timeout; the local timer
-        // covers a peer that never answers at all.
+        // The timeout travels to the callee as grpc-timeout. The local timer
+        // covers a peer that never replies at all.
         let call = self.send(peer, key, timeout);
         let result = match tokio::time::timeout(timeout, call).await {
             Ok(result) => result,

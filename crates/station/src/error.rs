@@ -14,7 +14,7 @@ pub enum ConfigError {
         station: String,
         /// The rejected distribution.
         distribution: ServiceTimeDistribution,
-        /// Which constraint it breaks.
+        /// The constraint it breaks.
         reason: String,
     },
     /// The topology has no station of this name.
@@ -88,7 +88,7 @@ pub enum ConfigError {
         to: String,
         /// The rejected address.
         address: String,
-        /// Why it was rejected.
+        /// The parse error.
         reason: String,
     },
     /// The station thread could not be started.
@@ -101,7 +101,7 @@ pub enum ConfigError {
     },
 }
 
-/// Why a visit to a station did not complete.
+/// A visit to a station that did not complete.
 #[derive(Debug, thiserror::Error)]
 pub enum VisitError {
     /// The arrival found K requests present and was rejected.

@@ -47,7 +47,7 @@ pub struct ServiceArgs {
     pub seed: u64,
 }
 
-/// Why a service's settings cannot be used.
+/// An invalid flag, file or value in a service's settings.
 #[derive(Debug, thiserror::Error)]
 pub enum LaunchError {
     /// The topology file could not be read or is invalid.

@@ -1,9 +1,9 @@
 //! Waiting on a command channel until a deadline, with microsecond accuracy.
 //!
-//! A plain sleep wakes up late: on a Linux VM with the default 50 µs timer
-//! slack, `thread::sleep` overshoots by about 65-80 µs, and still by about
-//! 20 µs with the slack lowered to 1 ns (measured with a 300-sleep loop on
-//! the 2-core development machine). So the waiter lowers its thread's timer
+//! A plain sleep wakes up late. On the 2-core Linux VM used for development,
+//! `thread::sleep` overshot by about 65-80 µs with the default 50 µs timer
+//! slack, and still by about 20 µs with the slack lowered to 1 ns (measured
+//! with a loop of 300 sleeps). So the waiter lowers its thread's timer
 //! slack, sleeps until a margin before the deadline, and spins through the
 //! rest. The margin follows a moving average of the observed oversleep, so
 //! the spin stays short on a quiet machine and grows on a loaded one.
@@ -22,7 +22,7 @@ const MAX_OVERSLEEP_SAMPLE: Duration = Duration::from_micros(200);
 /// Weight of the newest oversleep in the moving average.
 const OVERSLEEP_WEIGHT: f64 = 1.0 / 16.0;
 
-/// What ended a wait.
+/// The event that ended a wait.
 #[derive(Debug)]
 pub(crate) enum Woken<T> {
     /// A message arrived before the deadline.
@@ -53,8 +53,8 @@ impl PreciseWait {
 
     /// Returns the current sleep margin: sleeps end this long before the
     /// deadline and the rest is spun. The margin is the average oversleep
-    /// plus 3 µs; a larger one cut the tail of the hold error little but cost
-    /// twice the spin time in the hold-accuracy bench.
+    /// plus 3 µs. In the hold-accuracy bench, 1.5 times the average cut the
+    /// tail of the hold error little but doubled the spin time.
     pub(crate) fn margin(&self) -> Duration {
         let margin = Duration::from_nanos(self.oversleep_ns as u64 + 3_000);
         margin.clamp(MIN_MARGIN, MAX_MARGIN)
@@ -124,9 +124,10 @@ fn lower_timer_slack() {
 
 /// Moves the calling thread to the real-time round-robin class (SCHED_RR,
 /// priority 1), so that it runs as soon as its sleep ends instead of waiting
-/// for a busy core's time slice; else, when that is not permitted, lowers
-/// its nice value to -10. The thread sleeps between deadlines and spins at
-/// most [`MAX_MARGIN`] before each one, so it cannot starve the others.
+/// for a busy core's time slice. When that is not permitted, it lowers the
+/// thread's nice value to -10 instead. The thread sleeps between deadlines
+/// and spins at most [`MAX_MARGIN`] before each one, so it cannot starve
+/// other threads.
 #[cfg(target_os = "linux")]
 fn raise_priority() {
     let parameters = libc::sched_param { sched_priority: 1 };
@@ -144,7 +145,7 @@ fn raise_priority() {
     if niced != 0 {
         tracing::debug!(
             error = %std::io::Error::last_os_error(),
-            "failed to raise the station thread's priority; holds may run long on a busy machine"
+            "failed to raise the station thread's priority; service times may run long on a busy machine"
         );
     }
 }

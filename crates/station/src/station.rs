@@ -14,7 +14,8 @@ use crate::error::{ConfigError, VisitError};
 use crate::sampler::{ServiceSampler, ServiceTimeDistribution};
 use crate::window::WindowRecorder;
 
-/// Most outgoing calls per station: the chosen calls travel as a 64-bit mask.
+/// Maximum outgoing calls per station, because the chosen calls travel as a
+/// 64-bit mask.
 pub const MAX_CALLS: usize = 64;
 
 /// Bound on requests present at a station without a capacity K, so that an
@@ -193,9 +194,9 @@ impl Station {
             return Err(self.stopped());
         }
 
-        // The station thread also drops the request at the head of the queue
-        // once its deadline has passed; this timeout replies to the caller
-        // when it passes earlier.
+        // The station thread drops an expired request only when it reaches
+        // the head of the queue. This timeout replies to the caller as soon
+        // as the deadline passes.
         let outcome = match deadline {
             Some(deadline) => tokio::time::timeout_at(deadline.into(), receiver).await,
             None => Ok(receiver.await),

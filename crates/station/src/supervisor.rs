@@ -39,7 +39,7 @@ pub struct ChildSpec {
     pub address: SocketAddr,
 }
 
-/// Why a mesh could not start.
+/// A failure to start a mesh.
 #[derive(Debug, thiserror::Error)]
 pub enum SuperviseError {
     /// The program could not be run at all.
@@ -288,7 +288,7 @@ fn terminate(child: &Child) {
     let _ = pid;
 }
 
-/// Returns true when `address` answers grpc.health.v1 Check with SERVING.
+/// Returns true when the grpc.health.v1 Check at `address` returns SERVING.
 pub async fn is_serving(address: SocketAddr) -> bool {
     let endpoint = match tonic::transport::Endpoint::from_shared(format!("http://{address}")) {
         Ok(endpoint) => endpoint.connect_timeout(Duration::from_millis(500)),

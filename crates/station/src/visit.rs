@@ -9,7 +9,7 @@ use tonic::{Code, Status};
 use crate::downstream::Downstream;
 use crate::station::Station;
 
-/// What one visit did, for the handler's reply.
+/// The outcome of one visit, for the handler's reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VisitReport {
     /// Downstream calls made (all succeeded).

@@ -17,7 +17,7 @@ pub struct StoredRow {
     pub version: u64,
 }
 
-/// Why a read or write was rejected.
+/// A rejected read or write.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
     /// The table does not exist.
@@ -53,7 +53,7 @@ pub struct Store {
 }
 
 impl Store {
-    /// Seeds every table with `rows_per_table` rows; row k of a table holds
+    /// Seeds every table with `rows_per_table` rows. The value of row k is
     /// the 8 little-endian bytes of k.
     pub fn seeded(rows_per_table: u64) -> Self {
         let tables = TABLES
