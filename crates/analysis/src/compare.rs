@@ -9,7 +9,8 @@ use queuelab_topology::Topology;
 use crate::measurement::{LoadMeasurement, StationInput, StationMeasurement};
 use crate::report::{
     CallOverhead, Counts, EndToEndComparison, Report, ResponseErrors, ResponseFigures,
-    StationComparison, StationErrors, StationFigures, StationIndicator, TransportOverhead,
+    StationComparison, StationCounts, StationErrors, StationFigures, StationIndicator,
+    TransportOverhead,
 };
 
 /// The model could not be solved for the measured load.
@@ -150,6 +151,13 @@ fn compare_station(
         } else {
             Some(missing_reason.unwrap_or_else(|| "the station sent no figures".to_owned()))
         },
+        counts: measurement.map(|m| StationCounts {
+            window_length: m.window_length_s,
+            arrivals: m.arrivals,
+            completions: m.completions,
+            losses: m.losses,
+            deadline_drops: m.deadline_drops,
+        }),
         measured,
         predicted,
         relative_error,

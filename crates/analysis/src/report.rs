@@ -68,6 +68,23 @@ pub struct StationComparison {
     pub predicted: Option<StationFigures>,
     /// (measured − predicted) / predicted for each figure.
     pub relative_error: Option<StationErrors>,
+    /// The station's own counts over its window, when measured.
+    pub counts: Option<StationCounts>,
+}
+
+/// One station's counts over its own window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StationCounts {
+    /// Length of the station's window, seconds; it brackets the load generator's.
+    pub window_length: f64,
+    /// Arrivals, lost and dropped ones included.
+    pub arrivals: u64,
+    /// Completed services.
+    pub completions: u64,
+    /// Arrivals lost because capacity K was reached.
+    pub losses: u64,
+    /// Requests dropped when their deadline passed while waiting.
+    pub deadline_drops: u64,
 }
 
 /// One station's figures, measured or predicted.
