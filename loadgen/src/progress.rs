@@ -71,19 +71,19 @@ impl ProgressDisplay {
         }
     }
 
-    /// Closes the bar, if any, so the results print below it.
+    /// Clears the bar, if any, so the results print in its place.
     pub fn finish(&mut self) {
         if let Self::Bar { bar, .. } = self
             && let Some(bar) = bar.take()
         {
-            bar.finish();
+            bar.finish_and_clear();
         }
     }
 }
 
 fn new_bar(progress: &Progress) -> ProgressBar {
     let bar = ProgressBar::new(millis(progress.duration));
-    let style = ProgressStyle::with_template("{prefix} [{elapsed_precise}] {wide_bar} {msg}")
+    let style = ProgressStyle::with_template("{prefix} {wide_bar} {msg}")
         .expect("the progress template is valid");
     bar.set_style(style);
     let kind = match progress.kind {
@@ -96,7 +96,9 @@ fn new_bar(progress: &Progress) -> ProgressBar {
 
 fn status_line(progress: &Progress) -> String {
     format!(
-        "{:.0}/s p99 {} late p99 {} in flight {} dropped {}",
+        "{:.1}/{:.1} s {:.0}/s p99 {} late p99 {} in flight {} dropped {}",
+        progress.elapsed.as_secs_f64(),
+        progress.duration.as_secs_f64(),
         progress.achieved_rate_per_s,
         format_seconds(progress.latency_p99.map(|p99| p99.as_secs_f64())),
         format_seconds(progress.send_lateness_p99.map(|p99| p99.as_secs_f64())),
