@@ -11,6 +11,7 @@ const PROTO_FILES: &[&str] = &[
     "queuelab/v1/payment.proto",
     "queuelab/v1/database.proto",
     "queuelab/v1/stats.proto",
+    "queuelab/v1/analysis.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

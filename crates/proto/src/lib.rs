@@ -7,7 +7,9 @@
 //!   that the api-gateway serves and the load generator calls;
 //! - `user.proto`, `product.proto`, `order.proto`, `payment.proto`,
 //!   `database.proto`: the domain API of each station;
-//! - `stats.proto`: the measurement-window API that every station serves.
+//! - `stats.proto`: the measurement-window API that every station serves;
+//! - `analysis.proto`: the analysis service, which runs one measurement
+//!   window across the mesh and compares it with the model.
 //!
 //! Every station also serves `grpc.health.v1.Health` (from tonic-health).
 
