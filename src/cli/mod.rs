@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod host;
 mod io_bench;
+mod load;
 mod model;
 mod queue;
 mod recommend;
@@ -38,6 +39,9 @@ enum Command {
     IoBench(io_bench::IoBenchArgs),
     /// Rank instance types and size memory from measured figures (heuristics).
     Recommend(recommend::RecommendArgs),
+    /// Send open-loop Poisson traffic to the gateway and report end-to-end
+    /// latency per measurement window.
+    Load(queuelab_loadgen::LoadArgs),
     /// Start the six stations of the mesh on 127.0.0.1 as child processes,
     /// wait until all are healthy and print their addresses; Ctrl-C stops them.
     Up(up::UpArgs),
@@ -55,6 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Host(args) => host::run(args),
         Command::IoBench(args) => io_bench::run(args),
         Command::Recommend(args) => recommend::run(args),
+        Command::Load(args) => load::run(&args),
         Command::Up(args) => up::run_up(args),
         Command::Serve(args) => up::run_serve(args),
     }
