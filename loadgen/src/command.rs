@@ -2,6 +2,7 @@
 //! `queuelab load`: flags, the run they start, and how results are shown.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
@@ -141,6 +142,7 @@ impl CommandError {
 pub fn execute(args: &LoadArgs) -> Result<RunReport, CommandError> {
     let window = args.step_duration.unwrap_or(args.duration);
     let plan = Plan::new(&args.rate.0, args.warmup, window)?;
+    let plan_duration = plan.duration();
     if args.max_in_flight == 0 {
         return Err(PlanError::ZeroMaxInFlight.into());
     }
@@ -160,7 +162,7 @@ pub fn execute(args: &LoadArgs) -> Result<RunReport, CommandError> {
         method = args.api.method(),
         seed = options.seed,
         phases = plan.phases().len(),
-        scheduled_s = plan.duration().as_secs_f64(),
+        scheduled_s = plan_duration.as_secs_f64(),
         "load run starting"
     );
 
@@ -181,6 +183,22 @@ pub fn execute(args: &LoadArgs) -> Result<RunReport, CommandError> {
         }
     };
 
+    // The first Ctrl-C ends the run early and still reports what was
+    // measured; a second one exits at once.
+    let stopper = handle.stopper();
+    let interrupts = AtomicUsize::new(0);
+    let installed = ctrlc::try_set_handler(move || {
+        if interrupts.fetch_add(1, Ordering::Relaxed) == 0 {
+            eprintln!("stopping: waiting for the requests in flight (Ctrl-C again to quit now)");
+            stopper.stop();
+        } else {
+            std::process::exit(130);
+        }
+    });
+    if let Err(error) = installed {
+        tracing::debug!(%error, "Ctrl-C handler not installed; Ctrl-C ends the run without results");
+    }
+
     let mut display = ProgressDisplay::for_stderr();
     for progress in handle.progress() {
         display.show(&progress);
@@ -188,12 +206,19 @@ pub fn execute(args: &LoadArgs) -> Result<RunReport, CommandError> {
     display.finish();
     let outcome = handle.join()?;
 
-    let warnings = warnings_for(
+    let mut warnings = warnings_for(
         &outcome.windows,
         options.max_in_flight,
         options.timeout,
         options.max_send_lateness_p99,
     );
+    if let Some(stopped_after) = outcome.stopped_after {
+        warnings.push(format!(
+            "the run was stopped after {:.1} s of its planned {:.1} s: the last window is shorter than planned and later ones did not run",
+            stopped_after.as_secs_f64(),
+            plan_duration.as_secs_f64(),
+        ));
+    }
     let report = RunReport {
         target: args.target.clone(),
         method: args.api.method().to_owned(),
@@ -202,6 +227,7 @@ pub fn execute(args: &LoadArgs) -> Result<RunReport, CommandError> {
         timeout_s: options.timeout.as_secs_f64(),
         warmup_s: args.warmup.as_secs_f64(),
         started_at_unix_s: unix_seconds(outcome.started_at),
+        stopped_after_s: outcome.stopped_after.map(|after| after.as_secs_f64()),
         max_send_lateness_p99_s: options.max_send_lateness_p99.as_secs_f64(),
         windows: outcome.windows,
         warnings,

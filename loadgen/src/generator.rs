@@ -11,7 +11,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -91,7 +91,11 @@ pub struct RunOutcome {
     /// Wall-clock time of the first scheduled instant of the run; window
     /// offsets count from it.
     pub started_at: SystemTime,
-    /// One report per measured phase.
+    /// Time from the first scheduled instant to the stop, when
+    /// [`crate::runner::Stopper`] ended the run before its plan did.
+    pub stopped_after: Option<Duration>,
+    /// One report per measured phase that started. After a stop, the last
+    /// window is shorter than planned.
     pub windows: Vec<WindowReport>,
 }
 
@@ -116,6 +120,8 @@ pub(crate) struct Shared {
     /// Reply-side recorders, one per phase. The dispatch thread reads them
     /// only for progress snapshots.
     pub replies: Arc<Mutex<Vec<WindowRecorder>>>,
+    /// Set to stop dispatching before the plan ends.
+    pub stop: Arc<AtomicBool>,
 }
 
 impl Shared {
@@ -123,15 +129,19 @@ impl Shared {
         Self {
             in_flight: Arc::new(AtomicUsize::new(0)),
             replies: Arc::new(Mutex::new(new_recorders(plan))),
+            stop: Arc::new(AtomicBool::new(false)),
         }
     }
 }
 
-/// The result of the dispatch thread: its send-side recorders and the wall
-/// clock of the first scheduled instant.
+/// The result of the dispatch thread: its send-side recorders, the wall
+/// clock of the first scheduled instant, and when it was stopped early.
 pub(crate) struct Dispatch {
     pub sends: Vec<WindowRecorder>,
     pub started_at: SystemTime,
+    /// Time from the first scheduled instant to the stop, when the run was
+    /// stopped before its plan ended.
+    pub stopped_after: Option<Duration>,
 }
 
 /// Runs the schedule of `plan` on the calling thread, handing each due
@@ -151,8 +161,9 @@ pub(crate) fn dispatch<S: SendRequest>(
     let started_at = SystemTime::now() + START_DELAY;
     let mut next_progress = Instant::now() + options.progress_interval;
     let mut phase_start = run_start;
+    let mut stopped_after = None;
 
-    for (phase_index, phase) in plan.phases().iter().enumerate() {
+    'phases: for (phase_index, phase) in plan.phases().iter().enumerate() {
         let phase_end = phase_start + phase.duration;
         let seed = options.seed.wrapping_add(phase_index as u64);
         let schedule = PoissonSchedule::new(phase.rate_per_s, seed)
@@ -166,6 +177,12 @@ pub(crate) fn dispatch<S: SendRequest>(
 
             // Wait for the scheduled time, reporting progress meanwhile.
             loop {
+                if shared.stop.load(Ordering::Acquire) {
+                    let after = Instant::now().saturating_duration_since(run_start);
+                    tracing::info!(after_s = after.as_secs_f64(), "load run stopped early");
+                    stopped_after = Some(after);
+                    break 'phases;
+                }
                 if Instant::now() >= next_progress {
                     let snapshot = ProgressInputs {
                         phase_index,
@@ -204,7 +221,11 @@ pub(crate) fn dispatch<S: SendRequest>(
         phase_start = phase_end;
     }
 
-    Dispatch { sends, started_at }
+    Dispatch {
+        sends,
+        started_at,
+        stopped_after,
+    }
 }
 
 /// Polls the requests handed over on `requests` and records their replies,
@@ -251,19 +272,22 @@ pub(crate) fn finish(
     for ((phase, mut recorder), reply_side) in
         plan.phases().iter().zip(dispatch.sends).zip(replies.iter())
     {
+        // A stop cuts the phase it falls in short and drops the later ones.
+        let duration = match dispatch.stopped_after {
+            Some(stopped_after) if stopped_after <= start_offset => break,
+            Some(stopped_after) => phase.duration.min(stopped_after - start_offset),
+            None => phase.duration,
+        };
         recorder.merge(reply_side);
         if phase.kind == PhaseKind::Measured {
-            windows.push(recorder.finish(
-                start_offset,
-                phase.duration,
-                options.max_send_lateness_p99,
-            ));
+            windows.push(recorder.finish(start_offset, duration, options.max_send_lateness_p99));
         }
         start_offset += phase.duration;
     }
 
     RunOutcome {
         started_at: dispatch.started_at,
+        stopped_after: dispatch.stopped_after,
         windows,
     }
 }

@@ -45,7 +45,7 @@ pub use error::{ConnectError, OutputError, PlanError};
 pub use generator::{Progress, RunOptions, RunOutcome};
 pub use plan::{Phase, PhaseKind, Plan};
 pub use report::RunReport;
-pub use runner::{RunError, RunHandle, spawn_run};
+pub use runner::{RunError, RunHandle, Stopper, spawn_run};
 pub use schedule::PoissonSchedule;
 pub use sender::{SendRequest, connect};
 pub use storefront::StorefrontSender;

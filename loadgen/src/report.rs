@@ -40,6 +40,9 @@ pub struct RunReport {
     pub warmup_s: f64,
     /// Wall-clock start of the run, in seconds since the Unix epoch.
     pub started_at_unix_s: f64,
+    /// Time from the first scheduled send to an early stop (Ctrl-C), in
+    /// seconds; `None` when the run ended as planned.
+    pub stopped_after_s: Option<f64>,
     /// Send-lateness p99 above which a window reports that the generator
     /// fell behind, in seconds.
     pub max_send_lateness_p99_s: f64,

@@ -2,7 +2,8 @@
 //! requests on schedule and one that handles their replies.
 
 use std::future::Future;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 
 use crate::error::ConnectError;
@@ -30,9 +31,28 @@ pub enum RunError {
 pub struct RunHandle {
     progress: mpsc::Receiver<Progress>,
     thread: JoinHandle<Result<RunOutcome, RunError>>,
+    stop: Arc<AtomicBool>,
+}
+
+/// Stops a run early, from any thread (a Ctrl-C handler, for example).
+#[derive(Debug, Clone)]
+pub struct Stopper(Arc<AtomicBool>);
+
+impl Stopper {
+    /// Stops sending. The requests in flight still end and are recorded,
+    /// the window in progress is reported with its shortened length, and
+    /// later phases are not run.
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::Release);
+    }
 }
 
 impl RunHandle {
+    /// Returns a [`Stopper`] for this run.
+    pub fn stopper(&self) -> Stopper {
+        Stopper(Arc::clone(&self.stop))
+    }
+
     /// Returns the progress snapshots as they come; the iterator ends when
     /// the run ends.
     pub fn progress(&self) -> mpsc::Iter<'_, Progress> {
@@ -77,6 +97,8 @@ where
     Fut: Future<Output = Result<S, ConnectError>>,
 {
     let (progress_sender, progress) = mpsc::channel();
+    let shared = Shared::new(&plan);
+    let stop = Arc::clone(&shared.stop);
 
     let thread = std::thread::Builder::new()
         .name("loadgen-replies".to_owned())
@@ -87,7 +109,6 @@ where
                 .map_err(RunError::Runtime)?;
             let sender = runtime.block_on(connect())?;
 
-            let shared = Shared::new(&plan);
             let (request_sender, requests) = tokio::sync::mpsc::unbounded_channel();
             let dispatch_thread = {
                 let plan = plan.clone();
@@ -122,5 +143,9 @@ where
         })
         .map_err(RunError::Runtime)?;
 
-    Ok(RunHandle { progress, thread })
+    Ok(RunHandle {
+        progress,
+        thread,
+        stop,
+    })
 }

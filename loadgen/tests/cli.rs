@@ -210,3 +210,60 @@ fn base64_decode(text: &str) -> Vec<u8> {
     }
     bytes
 }
+
+#[test]
+fn interrupt_reports_partial_window() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let address = runtime.block_on(spawn_echo_server()).unwrap();
+    let target = format!("http://{address}");
+    let child = Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args([
+            "--api",
+            "echo",
+            "--target",
+            &target,
+            "--rate",
+            "100",
+            "--duration",
+            "30s",
+            "--warmup",
+            "0s",
+            "--json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let pid = i32::try_from(child.id()).unwrap();
+    // SAFETY: kill only sends SIGINT to the child this test started.
+    let sent = unsafe { libc::kill(pid, libc::SIGINT) };
+    assert_eq!(sent, 0);
+    let output = child.wait_with_output().unwrap();
+
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stderr: {}",
+        stderr_of(&output)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let stopped_after_s = printed["stopped_after_s"].as_f64().unwrap();
+    assert!(stopped_after_s < 30.0, "stopped after {stopped_after_s} s");
+    assert_eq!(
+        printed["windows"][0]["duration_s"].as_f64().unwrap(),
+        stopped_after_s
+    );
+    let warnings = printed["warnings"].as_array().unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|warning| warning.as_str().unwrap().contains("stopped after")),
+        "warnings: {warnings:?}"
+    );
+}

@@ -223,3 +223,37 @@ fn unreachable_target_fails_fast() {
     assert!(message.contains("could not connect"), "message: {message}");
     assert!(message.contains(&port.to_string()), "message: {message}");
 }
+
+#[test]
+fn stop_shortens_window() {
+    // Two planned 10 s windows, stopped about 1 s into the first: one
+    // window comes back, as long as the run lasted.
+    let plan = Plan::new(&[200.0, 400.0], Duration::ZERO, Duration::from_secs(10)).unwrap();
+    let sender = |_timeout: Duration| async { tonic::Code::Ok };
+    let handle = spawn_run(
+        plan,
+        options(12, 100, Duration::from_secs(1)),
+        move || async move { Ok(sender) },
+    )
+    .unwrap();
+
+    std::thread::sleep(Duration::from_secs(1));
+    handle.stopper().stop();
+    let outcome = handle.join().unwrap();
+
+    let stopped_after = outcome.stopped_after.expect("the run reports its stop");
+    assert_eq!(outcome.windows.len(), 1);
+    let summary = &outcome.windows[0].summary;
+    assert_eq!(summary.duration_s, stopped_after.as_secs_f64());
+    assert!(summary.duration_s < 10.0, "window {} s", summary.duration_s);
+    // The window's rate counts over its shortened length: λ = 200/s within
+    // 5σ of a Poisson count over at least 0.9 s.
+    let expected = 200.0 * summary.duration_s;
+    let tolerance = 5.0 * expected.sqrt();
+    assert!(
+        (summary.sent as f64 - expected).abs() <= tolerance,
+        "sent {} in {} s",
+        summary.sent,
+        summary.duration_s
+    );
+}
