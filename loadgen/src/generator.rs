@@ -214,7 +214,8 @@ pub(crate) fn dispatch<S: SendRequest>(
             if requests.send(Box::pin(request)).is_err() {
                 // The reply thread is gone, so nothing more can be measured.
                 tracing::error!("reply thread stopped; ending the run early");
-                break;
+                stopped_after = Some(Instant::now().saturating_duration_since(run_start));
+                break 'phases;
             }
         }
 
