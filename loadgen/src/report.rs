@@ -13,7 +13,7 @@ use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use serde::Serialize;
 
 use crate::error::OutputError;
-use crate::window::WindowReport;
+use crate::window::{WindowReport, overload_errors};
 
 /// File name of the JSON summary inside the output directory.
 pub const SUMMARY_FILE: &str = "summary.json";
@@ -81,6 +81,23 @@ pub fn warnings_for(
                 "{label}: the target did not keep up: {} requests were not sent \
                  because {max_in_flight} were already in flight",
                 summary.dropped_by_cap
+            ));
+        }
+        if summary.errors > 0 {
+            let by_status: Vec<String> = summary
+                .errors_by_status
+                .iter()
+                .map(|(status, count)| format!("{count} {status}"))
+                .collect();
+            let overloaded = if overload_errors(&summary.errors_by_status) > 0 {
+                "the target did not keep up: "
+            } else {
+                ""
+            };
+            warnings.push(format!(
+                "{label}: {overloaded}{} replies were errors ({})",
+                summary.errors,
+                by_status.join(", ")
             ));
         }
         if summary.timeouts > 0 {

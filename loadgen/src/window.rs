@@ -145,6 +145,7 @@ impl WindowRecorder {
         let duration_s = duration.as_secs_f64();
         let errors: u64 = self.errors_by_status.values().sum();
         let send_lateness_p99_ns = quantile_of(&self.send_lateness_ns, 0.99).unwrap_or(0);
+        let overloads = overload_errors(&self.errors_by_status);
 
         let summary = WindowSummary {
             start_offset_s: start_offset.as_secs_f64(),
@@ -165,7 +166,7 @@ impl WindowRecorder {
             send_lateness_max_s: (!self.send_lateness_ns.is_empty())
                 .then(|| ns_to_s(self.send_lateness_ns.max())),
             generator_kept_up: send_lateness_p99_ns <= duration_ns(max_send_lateness_p99),
-            target_kept_up: self.dropped_by_cap == 0 && self.timeouts == 0,
+            target_kept_up: self.dropped_by_cap == 0 && self.timeouts == 0 && overloads == 0,
         };
 
         WindowReport {
@@ -229,8 +230,8 @@ pub struct WindowSummary {
     pub send_lateness_max_s: Option<f64>,
     /// Whether the send-lateness p99 stayed under the allowed bound.
     pub generator_kept_up: bool,
-    /// Whether every request was sent and got a reply in time: no drops by
-    /// the cap and no timeouts.
+    /// Whether the target kept up: no drops by the cap, no timeouts, and
+    /// no RESOURCE_EXHAUSTED or DEADLINE_EXCEEDED replies.
     pub target_kept_up: bool,
 }
 
@@ -289,6 +290,15 @@ pub fn status_name(code: tonic::Code) -> &'static str {
         Code::DataLoss => "DATA_LOSS",
         Code::Unauthenticated => "UNAUTHENTICATED",
     }
+}
+
+/// Counts the replies that show the target was overloaded: rejected at its
+/// capacity (RESOURCE_EXHAUSTED) or out of time (DEADLINE_EXCEEDED).
+pub fn overload_errors(errors_by_status: &BTreeMap<String, u64>) -> u64 {
+    ["RESOURCE_EXHAUSTED", "DEADLINE_EXCEEDED"]
+        .iter()
+        .filter_map(|status| errors_by_status.get(*status))
+        .sum()
 }
 
 fn new_histogram() -> Histogram<u64> {
@@ -401,6 +411,40 @@ mod tests {
         assert!(close(latency.p99_s, 0.099), "p99 {:?}", latency.p99_s);
         assert!(close(latency.max_s, 0.100), "max {:?}", latency.max_s);
         assert!(close(latency.mean_s, 0.0505), "mean {:?}", latency.mean_s);
+    }
+
+    #[test]
+    fn overload_replies_mark_target_behind() {
+        let mut window = WindowRecorder::new(100.0);
+        window.record_send(Duration::from_micros(5));
+        window.record_reply(tonic::Code::ResourceExhausted, Duration::from_micros(300));
+
+        let summary = window
+            .finish(
+                Duration::ZERO,
+                Duration::from_secs(1),
+                Duration::from_millis(1),
+            )
+            .summary;
+
+        assert!(!summary.target_kept_up);
+    }
+
+    #[test]
+    fn other_errors_keep_target_status() {
+        let mut window = WindowRecorder::new(100.0);
+        window.record_send(Duration::from_micros(5));
+        window.record_reply(tonic::Code::Unavailable, Duration::from_micros(300));
+
+        let summary = window
+            .finish(
+                Duration::ZERO,
+                Duration::from_secs(1),
+                Duration::from_millis(1),
+            )
+            .summary;
+
+        assert!(summary.target_kept_up);
     }
 
     #[test]

@@ -72,6 +72,19 @@ fn replies_counted_by_status() {
         "resource exhausted {exhausted}"
     );
     assert_eq!(summary.errors, unavailable + exhausted);
+    assert!(!summary.target_kept_up);
+
+    let warnings = warnings_for(
+        &outcome.windows,
+        100,
+        Duration::from_secs(1),
+        Duration::from_millis(1),
+    );
+    let expected = format!(
+        "window 1 (300/s): the target did not keep up: {} replies were errors ({exhausted} RESOURCE_EXHAUSTED, {unavailable} UNAVAILABLE)",
+        summary.errors
+    );
+    assert!(warnings.contains(&expected), "warnings: {warnings:?}");
 }
 
 #[test]
