@@ -9,11 +9,13 @@ use clap::{Args, ValueEnum};
 
 use crate::echo::EchoSender;
 use crate::error::{ConnectError, OutputError, PlanError};
-use crate::generator::RunOptions;
+use crate::generator::{RunOptions, RunOutcome};
 use crate::plan::{Plan, parse_duration, parse_rates};
 use crate::progress::ProgressDisplay;
-use crate::report::{RunReport, render_text, unix_seconds, warnings_for, write_results};
-use crate::runner::{RunError, spawn_run};
+use crate::report::{
+    RunReport, prepare_output_dir, render_text, unix_seconds, warnings_for, write_results,
+};
+use crate::runner::{RunError, RunHandle, spawn_run};
 use crate::sender::connect;
 use crate::storefront::StorefrontSender;
 use crate::window::DEFAULT_MAX_SEND_LATENESS_P99;
@@ -117,7 +119,11 @@ pub enum CommandError {
     #[error(transparent)]
     Run(#[from] RunError),
 
-    /// The result files could not be written.
+    /// The `--out` directory could not be created; this is an input error.
+    #[error("invalid --out directory: {0}")]
+    OutputDir(#[source] OutputError),
+
+    /// The result files could not be written after the run.
     #[error(transparent)]
     Output(#[from] OutputError),
 }
@@ -128,7 +134,9 @@ impl CommandError {
     pub fn is_input_error(&self) -> bool {
         matches!(
             self,
-            Self::Plan(_) | Self::Run(RunError::Connect(ConnectError::InvalidTarget(_)))
+            Self::Plan(_)
+                | Self::OutputDir(_)
+                | Self::Run(RunError::Connect(ConnectError::InvalidTarget(_)))
         )
     }
 }
@@ -140,23 +148,12 @@ impl CommandError {
 /// [`CommandError`] for an invalid flag, an unreachable target or an
 /// output directory that cannot be written.
 pub fn execute(args: &LoadArgs) -> Result<RunReport, CommandError> {
-    let window = args.step_duration.unwrap_or(args.duration);
-    let plan = Plan::new(&args.rate.0, args.warmup, window)?;
+    let (plan, options) = validate(args)?;
     let plan_duration = plan.duration();
-    if args.max_in_flight == 0 {
-        return Err(PlanError::ZeroMaxInFlight.into());
+    if let Some(dir) = &args.out {
+        // Fail before the run, not after minutes of load.
+        prepare_output_dir(dir).map_err(CommandError::OutputDir)?;
     }
-    if args.timeout.is_zero() {
-        return Err(PlanError::ZeroDuration { setting: "timeout" }.into());
-    }
-
-    let options = RunOptions {
-        seed: args.seed.unwrap_or_else(rand::random),
-        max_in_flight: args.max_in_flight,
-        timeout: args.timeout,
-        max_send_lateness_p99: DEFAULT_MAX_SEND_LATENESS_P99,
-        progress_interval: Duration::from_secs(1),
-    };
     tracing::info!(
         target_url = %args.target,
         method = args.api.method(),
@@ -166,25 +163,71 @@ pub fn execute(args: &LoadArgs) -> Result<RunReport, CommandError> {
         "load run starting"
     );
 
-    let handle = match args.api {
+    let handle = start(args, plan, &options)?;
+    stop_on_ctrl_c(&handle);
+    let mut display = ProgressDisplay::for_stderr();
+    for progress in handle.progress() {
+        display.show(&progress);
+    }
+    display.finish();
+    let outcome = handle.join()?;
+
+    let report = build_report(args, &options, plan_duration, outcome);
+    if let Some(dir) = &args.out {
+        for path in write_results(dir, &report)? {
+            tracing::info!(path = %path.display(), "wrote results");
+        }
+    }
+    Ok(report)
+}
+
+/// Checks the flags and turns them into a plan and run options.
+fn validate(args: &LoadArgs) -> Result<(Plan, RunOptions), PlanError> {
+    let window = args.step_duration.unwrap_or(args.duration);
+    let plan = Plan::new(&args.rate.0, args.warmup, window)?;
+    if args.max_in_flight == 0 {
+        return Err(PlanError::ZeroMaxInFlight);
+    }
+    if args.timeout.is_zero() {
+        return Err(PlanError::ZeroDuration { setting: "timeout" });
+    }
+
+    let options = RunOptions {
+        seed: args.seed.unwrap_or_else(rand::random),
+        max_in_flight: args.max_in_flight,
+        timeout: args.timeout,
+        max_send_lateness_p99: DEFAULT_MAX_SEND_LATENESS_P99,
+        progress_interval: Duration::from_secs(1),
+    };
+    Ok((plan, options))
+}
+
+/// Starts the run with the sender of the chosen API.
+fn start(args: &LoadArgs, plan: Plan, options: &RunOptions) -> Result<RunHandle, RunError> {
+    let url = args.target.clone();
+    match args.api {
         Api::Storefront => {
-            let url = args.target.clone();
             let seed = options.seed;
             spawn_run(plan, options.clone(), move || async move {
                 Ok(StorefrontSender::new(connect(&url).await?, seed))
-            })?
+            })
         }
         Api::Echo => {
-            let url = args.target.clone();
             let stall = args.echo_stall;
             spawn_run(plan, options.clone(), move || async move {
                 Ok(EchoSender::new(connect(&url).await?, stall))
-            })?
+            })
         }
-    };
+    }
+}
 
-    // The first Ctrl-C ends the run early and still reports what was
-    // measured; a second one exits at once.
+/// Makes the first Ctrl-C end the run early, still reporting what was
+/// measured, and a second one exit at once.
+///
+/// NOTE: the handler is process-wide and can be set only once, so a second
+/// run in the same process keeps the first run's handler and its Ctrl-C
+/// ends the process without results.
+fn stop_on_ctrl_c(handle: &RunHandle) {
     let stopper = handle.stopper();
     let interrupts = AtomicUsize::new(0);
     let installed = ctrlc::try_set_handler(move || {
@@ -198,14 +241,15 @@ pub fn execute(args: &LoadArgs) -> Result<RunReport, CommandError> {
     if let Err(error) = installed {
         tracing::debug!(%error, "Ctrl-C handler not installed; Ctrl-C ends the run without results");
     }
+}
 
-    let mut display = ProgressDisplay::for_stderr();
-    for progress in handle.progress() {
-        display.show(&progress);
-    }
-    display.finish();
-    let outcome = handle.join()?;
-
+/// Puts the outcome, the settings and the warnings into one report.
+fn build_report(
+    args: &LoadArgs,
+    options: &RunOptions,
+    plan_duration: Duration,
+    outcome: RunOutcome,
+) -> RunReport {
     let mut warnings = warnings_for(
         &outcome.windows,
         options.max_in_flight,
@@ -219,7 +263,8 @@ pub fn execute(args: &LoadArgs) -> Result<RunReport, CommandError> {
             plan_duration.as_secs_f64(),
         ));
     }
-    let report = RunReport {
+
+    RunReport {
         target: args.target.clone(),
         method: args.api.method().to_owned(),
         seed: options.seed,
@@ -231,14 +276,7 @@ pub fn execute(args: &LoadArgs) -> Result<RunReport, CommandError> {
         max_send_lateness_p99_s: options.max_send_lateness_p99.as_secs_f64(),
         windows: outcome.windows,
         warnings,
-    };
-
-    if let Some(dir) = &args.out {
-        for path in write_results(dir, &report)? {
-            tracing::info!(path = %path.display(), "wrote results");
-        }
     }
-    Ok(report)
 }
 
 /// Prints the report on stdout: JSON with `--json`, a table otherwise.

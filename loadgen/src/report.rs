@@ -112,16 +112,24 @@ pub fn warnings_for(
     warnings
 }
 
+/// Creates the output directory when missing.
+///
+/// # Errors
+/// [`OutputError::Io`] naming the directory.
+pub fn prepare_output_dir(dir: &Path) -> Result<(), OutputError> {
+    fs::create_dir_all(dir).map_err(|source| OutputError::Io {
+        path: dir.to_owned(),
+        source,
+    })
+}
+
 /// Writes the JSON summary and the two interval logs into `dir`, creating it
 /// when missing, and returns the paths written.
 ///
 /// # Errors
 /// [`OutputError`] naming the file that could not be written.
 pub fn write_results(dir: &Path, report: &RunReport) -> Result<Vec<PathBuf>, OutputError> {
-    fs::create_dir_all(dir).map_err(|source| OutputError::Io {
-        path: dir.to_owned(),
-        source,
-    })?;
+    prepare_output_dir(dir)?;
 
     let summary_path = dir.join(SUMMARY_FILE);
     let json = serde_json::to_string_pretty(report).expect("the report serializes to JSON");

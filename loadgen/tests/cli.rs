@@ -68,6 +68,28 @@ fn non_http_target_exits_2() {
 }
 
 #[test]
+fn unusable_out_dir_exits_2_before_run() {
+    // A directory cannot be created under a regular file. The target is
+    // unreachable too, so reaching the connect step would exit 1 instead.
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let out = file.path().join("results");
+
+    let output = loadgen(&[
+        "--target",
+        "http://127.0.0.1:9",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains("invalid --out directory"),
+        "stderr: {stderr}"
+    );
+}
+
+#[test]
 fn unreachable_target_exits_1() {
     // Nothing listens on a port that was just released.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
