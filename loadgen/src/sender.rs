@@ -24,6 +24,10 @@ pub trait SendRequest {
     ///
     /// `timeout` is the per-request timeout, for the implementation to send
     /// as the gRPC deadline. The generator also enforces it locally.
+    ///
+    /// The generator calls this on its dispatch thread at the scheduled
+    /// time, so it should return quickly. The future is polled on the reply
+    /// thread's tokio runtime.
     fn send(&mut self, timeout: Duration) -> impl Future<Output = tonic::Code> + Send + 'static;
 }
 
