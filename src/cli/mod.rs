@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod demo;
 mod host;
 mod io_bench;
 mod load;
@@ -23,6 +24,9 @@ pub struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the mesh, drive it with Poisson traffic, and set the measured
+    /// latencies beside the model's predictions, station by station and end to end.
+    Demo(demo::DemoArgs),
     /// Predict a network of stations from a topology file: per-station and end-to-end
     /// latency, the bottleneck and the largest stable rate.
     Model(model::ModelArgs),
@@ -48,11 +52,15 @@ enum Command {
     /// Serve one station of the mesh in this process (run by `queuelab up`).
     #[command(hide = true)]
     Serve(up::ServeArgs),
+    /// Serve the analysis service in this process (run by `queuelab demo`).
+    #[command(hide = true)]
+    ServeAnalysis(queuelab_analysis_service::launch::AnalysisArgs),
 }
 
 /// Runs the chosen subcommand and returns the process exit code.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
+        Command::Demo(args) => demo::run(args),
         Command::Model(args) => model::run(args),
         Command::Mm1(args) => queue::run_mm1(args),
         Command::Mmc(args) => queue::run_mmc(args),
@@ -62,6 +70,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Load(args) => load::run(&args),
         Command::Up(args) => up::run_up(args),
         Command::Serve(args) => up::run_serve(args),
+        Command::ServeAnalysis(args) => {
+            queuelab_station::launch::init_tracing();
+            Ok(queuelab_analysis_service::launch::run(&args))
+        }
     }
 }
 

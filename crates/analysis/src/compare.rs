@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
-use queuelab_engine::{NetworkError, NetworkSolution, QuantilePoint, Quantiles, ResponseOptions};
+use queuelab_engine::{
+    NetworkError, NetworkSolution, QuantilePoint, Quantiles, ResponseOptions, ServiceDistribution,
+};
 use queuelab_topology::Topology;
 
 use crate::measurement::{LoadMeasurement, StationInput, StationMeasurement};
@@ -62,8 +64,9 @@ pub fn compare(
             .iter()
             .filter(|call| call.to == station.name)
             .collect();
-        let per_call = weighted_overhead(&callers).unwrap_or(overhead.mean_per_call);
-        network.set_transport_overhead(index, per_call)?;
+        let (mean, stdev) = weighted_overhead(&callers)
+            .unwrap_or((overhead.mean_per_call, overhead.stdev_per_call));
+        network.set_transport_overhead_distribution(index, mean, overhead_shape(mean, stdev))?;
     }
     let options = ResponseOptions {
         spectrum_levels: spectrum_levels(),
@@ -252,6 +255,10 @@ fn transport_overhead<'a>(
             }
             let mean_latency = mean_s(&call.latency_ns);
             let callee_mean_handling_time = mean_s(&callee.handling_time_ns);
+            // With the overhead independent of the handling time, its variance
+            // is the latency's variance minus the handling time's.
+            let latency_variance = (call.latency_ns.stdev() * 1e-9).powi(2);
+            let handling_variance = (callee.handling_time_ns.stdev() * 1e-9).powi(2);
             let failed = call
                 .statuses
                 .iter()
@@ -266,27 +273,49 @@ fn transport_overhead<'a>(
                 mean_latency,
                 callee_mean_handling_time,
                 overhead: (mean_latency - callee_mean_handling_time).max(0.0),
+                overhead_stdev: (latency_variance - handling_variance).max(0.0).sqrt(),
             });
         }
     }
     let references: Vec<&CallOverhead> = calls.iter().collect();
-    let mean_per_call = weighted_overhead(&references).unwrap_or(0.0);
+    let (mean_per_call, stdev_per_call) = weighted_overhead(&references).unwrap_or((0.0, 0.0));
     TransportOverhead {
         mean_per_call,
+        stdev_per_call,
         calls,
     }
 }
 
-/// Returns the call-weighted mean overhead of `calls`, or `None` without calls.
-fn weighted_overhead(calls: &[&CallOverhead]) -> Option<f64> {
+/// Returns the mean and standard deviation of the overhead of a call drawn
+/// from `calls` in proportion to their counts, or `None` without calls.
+fn weighted_overhead(calls: &[&CallOverhead]) -> Option<(f64, f64)> {
     let total: u64 = calls.iter().map(|call| call.calls).sum();
-    (total > 0).then(|| {
-        calls
-            .iter()
-            .map(|call| call.overhead * call.calls as f64)
-            .sum::<f64>()
-            / total as f64
-    })
+    if total == 0 {
+        return None;
+    }
+    let weight = |call: &CallOverhead| call.calls as f64 / total as f64;
+    let mean: f64 = calls.iter().map(|call| weight(call) * call.overhead).sum();
+    let second_moment: f64 = calls
+        .iter()
+        .map(|call| weight(call) * (call.overhead_stdev.powi(2) + call.overhead.powi(2)))
+        .sum();
+    Some((mean, (second_moment - mean * mean).max(0.0).sqrt()))
+}
+
+/// Returns the shape the model gives a transport overhead: a gamma
+/// distribution with the measured mean and variance, or a constant when it
+/// does not vary.
+fn overhead_shape(mean_s: f64, stdev_s: f64) -> ServiceDistribution {
+    let scv = if mean_s > 0.0 {
+        (stdev_s / mean_s).powi(2)
+    } else {
+        0.0
+    };
+    if scv > 1e-6 {
+        ServiceDistribution::Gamma { scv }
+    } else {
+        ServiceDistribution::Deterministic
+    }
 }
 
 fn counts(load: &LoadMeasurement, stations: &[StationInput]) -> Counts {
@@ -343,8 +372,9 @@ fn assumptions(topology: &Topology) -> Vec<String> {
          (Jackson / Kleinrock independence)"
             .to_owned(),
         "a visit makes its calls one after another, each independently with its probability".to_owned(),
-        "each call adds the measured transport overhead into the called station (the call-weighted mean \
-         where a station has no measured callers, as for the load generator's call into the entry)"
+        "each call adds a transport overhead drawn from a gamma distribution with the measured mean and \
+         variance of the calls into that station (the mix of all measured calls for a station without \
+         measured callers, as for the load generator's call into the entry)"
             .to_owned(),
         "end-to-end quantiles are those of the random sum of sojourn times over the call tree".to_owned(),
     ];

@@ -170,6 +170,8 @@ pub struct TransportOverhead {
     /// Mean overhead per call over all measured calls, seconds; the model adds
     /// it to every visit, the load generator's call to the entry included.
     pub mean_per_call: f64,
+    /// Standard deviation of the overhead of a call drawn from all measured calls, seconds.
+    pub stdev_per_call: f64,
     /// Per call edge.
     pub calls: Vec<CallOverhead>,
 }
@@ -189,8 +191,11 @@ pub struct CallOverhead {
     pub mean_latency: f64,
     /// Mean handling time the callee measured, seconds.
     pub callee_mean_handling_time: f64,
-    /// The difference, seconds.
+    /// The difference of the means: the mean overhead, seconds.
     pub overhead: f64,
+    /// Standard deviation of the overhead, seconds, from the difference of
+    /// the two variances (the overhead taken as independent of the handling time).
+    pub overhead_stdev: f64,
 }
 
 /// An agent indicator that fired at one station.

@@ -269,3 +269,41 @@ fn empty_window_is_rejected() {
     load.sent = 0;
     assert!(compare(&Topology::reference(), "reference", &load, &stations).is_err());
 }
+
+#[test]
+fn overhead_spread_from_variances() {
+    let (load, mut stations) = window();
+    // Calls from the gateway: half at 500 µs and half at 700 µs against a
+    // constant 500 µs handling time, so the overhead has mean 100 µs and
+    // standard deviation 100 µs.
+    let StationInput::Measured(gateway) = &mut stations[0] else {
+        unreachable!()
+    };
+    for call in &mut gateway.calls {
+        let mut latency = constant(500_000, 50);
+        latency.record_n(700_000, 50).unwrap();
+        call.latency_ns = latency;
+    }
+    let report = compare(&Topology::reference(), "reference", &load, &stations).unwrap();
+
+    let from_gateway: Vec<_> = report
+        .transport_overhead
+        .calls
+        .iter()
+        .filter(|c| c.from == "api-gateway")
+        .collect();
+    assert_eq!(from_gateway.len(), 3);
+    for call in from_gateway {
+        assert!((call.overhead - 100e-6).abs() < 1e-6, "{call:?}");
+        assert!((call.overhead_stdev - 100e-6).abs() < 1e-6, "{call:?}");
+    }
+    let constant_calls: Vec<_> = report
+        .transport_overhead
+        .calls
+        .iter()
+        .filter(|c| c.from != "api-gateway")
+        .collect();
+    for call in constant_calls {
+        assert!(call.overhead_stdev < 1e-6, "{call:?}");
+    }
+}

@@ -8,8 +8,10 @@
 //! Each station is then solved on its own with the arrival rate λ_i from the
 //! traffic equations (the Jackson / Kleinrock independence assumption).
 
+use num_complex::Complex64;
 use serde::Serialize;
 
+use crate::distribution::ServiceDistribution;
 use crate::error::ModelError;
 use crate::outcome::{DEFAULT_TARGET_UTILIZATION, Outcome, Overload};
 use crate::planning::servers_for_utilization;
@@ -82,7 +84,8 @@ pub struct Network {
     stations: Vec<StationSpec>,
     calls: Vec<Vec<Edge>>,
     external_rates: Vec<f64>,
-    transport_overheads: Vec<f64>,
+    /// Mean transport overhead of a call into each station, seconds, and its shape.
+    transport_overheads: Vec<(f64, ServiceDistribution)>,
 }
 
 impl Network {
@@ -107,7 +110,7 @@ impl Network {
             stations,
             calls: vec![Vec::new(); count],
             external_rates: vec![0.0; count],
-            transport_overheads: vec![0.0; count],
+            transport_overheads: vec![(0.0, ServiceDistribution::Deterministic); count],
         })
     }
 
@@ -173,15 +176,31 @@ impl Network {
         Ok(())
     }
 
-    /// Sets the transport overhead of each call into `station`, in seconds:
-    /// the caller's latency minus the station's handling time.
+    /// Sets a constant transport overhead for each call into `station`, in
+    /// seconds: the caller's latency minus the station's handling time.
     pub fn set_transport_overhead(
         &mut self,
         station: usize,
         overhead_s: f64,
     ) -> Result<(), NetworkError> {
+        self.set_transport_overhead_distribution(
+            station,
+            overhead_s,
+            ServiceDistribution::Deterministic,
+        )
+    }
+
+    /// Sets a random transport overhead for each call into `station`: mean
+    /// `mean_s` seconds with the shape `distribution`. It changes the
+    /// end-to-end quantiles but not the mean.
+    pub fn set_transport_overhead_distribution(
+        &mut self,
+        station: usize,
+        mean_s: f64,
+        distribution: ServiceDistribution,
+    ) -> Result<(), NetworkError> {
         self.check_index(station)?;
-        self.transport_overheads[station] = overhead_s.max(0.0);
+        self.transport_overheads[station] = (mean_s.max(0.0), distribution);
         Ok(())
     }
 
@@ -302,7 +321,7 @@ impl Network {
                     visit_ratio,
                     total,
                     outcome.as_ref(),
-                    self.transport_overheads[index],
+                    self.transport_overheads[index].0,
                     &options.spectrum_levels,
                 )
             })
@@ -370,8 +389,33 @@ impl Network {
             .collect())
     }
 
+    /// Mean transport overhead of a call into `station`, seconds.
     pub(crate) fn transport_overhead(&self, station: usize) -> f64 {
-        self.transport_overheads[station]
+        self.transport_overheads[station].0
+    }
+
+    /// Returns E[e^(−sO)] of the transport overhead O of a call into `station`.
+    pub(crate) fn transport_overhead_transform(&self, station: usize, s: Complex64) -> Complex64 {
+        let (mean, distribution) = self.transport_overheads[station];
+        if mean > 0.0 {
+            distribution.transform(mean, s)
+        } else {
+            Complex64::new(1.0, 0.0)
+        }
+    }
+
+    /// Draws one transport overhead of a call into `station`, seconds.
+    pub(crate) fn sample_transport_overhead(
+        &self,
+        station: usize,
+        rng: &mut crate::rng::SplitMix64,
+    ) -> f64 {
+        let (mean, distribution) = self.transport_overheads[station];
+        if mean > 0.0 {
+            rng.service_time(distribution, mean)
+        } else {
+            0.0
+        }
     }
 }
 

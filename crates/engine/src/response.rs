@@ -180,12 +180,7 @@ fn response_transform(
         };
         let mut value = station.sojourn_time_transform(s);
         for edge in &calls[index] {
-            let overhead = network.transport_overhead(edge.to);
-            let call = if overhead > 0.0 {
-                (-s * overhead).exp() * visit[edge.to]
-            } else {
-                visit[edge.to]
-            };
+            let call = network.transport_overhead_transform(edge.to, s) * visit[edge.to];
             value *= (1.0 - edge.probability) + edge.probability * call;
         }
         visit[index] = value;
@@ -196,7 +191,7 @@ fn response_transform(
         .enumerate()
         .filter(|(_, share)| **share > 0.0)
         .map(|(index, share)| {
-            *share * (-s * network.transport_overhead(index)).exp() * visit[index]
+            *share * network.transport_overhead_transform(index, s) * visit[index]
         })
         .sum()
 }
@@ -260,7 +255,7 @@ fn simulate(
             let Some(station) = stations[index] else {
                 continue;
             };
-            total += network.transport_overhead(index);
+            total += network.sample_transport_overhead(index, &mut rng);
             total += match &tables[index] {
                 Some(table) => table[(rng.uniform() * TABLE_SIZE as f64) as usize % TABLE_SIZE],
                 None => station.sample_sojourn_time(&specs[index], &mut rng),

@@ -434,3 +434,31 @@ fn gamma_transform_inverts_to_erlang_two() {
         assert_close!(cdf_from_transform(transform, t), expected, 1e-6);
     }
 }
+
+#[test]
+fn random_transport_overhead_widens_tail() {
+    // The tandem above with an Exp(1000) overhead on the call into "back":
+    // R = Exp(200) + Exp(1000) + Exp(150), a hypoexponential solved with mpmath.
+    let mut network = Network::new(vec![
+        StationSpec::exponential("front", 1, 300.0),
+        StationSpec::exponential("back", 1, 250.0),
+    ])
+    .unwrap();
+    network.add_call(0, 1, 1.0).unwrap();
+    network.set_external_rate(0, 100.0).unwrap();
+    network
+        .set_transport_overhead_distribution(1, 0.001, ServiceDistribution::Exponential)
+        .unwrap();
+    let end_to_end = network
+        .solve(&ResponseOptions::default())
+        .unwrap()
+        .end_to_end
+        .unwrap();
+    assert_close!(
+        end_to_end.mean_response_time,
+        1.0 / 200.0 + 0.001 + 1.0 / 150.0,
+        1e-12
+    );
+    assert_close!(end_to_end.response_time.p50, 0.010_777_830_740_131_6, 1e-6);
+    assert_close!(end_to_end.response_time.p99, 0.040_276_854_449_391_2, 1e-6);
+}

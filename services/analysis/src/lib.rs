@@ -2,11 +2,13 @@
 //! compares the measured figures with the queueing model.
 //!
 //! - [`service`]: the `queuelab.v1.Analysis` gRPC API;
-//! - [`collect`]: the calls to every station's `StationStats` API.
+//! - [`collect`]: the calls to every station's `StationStats` API;
+//! - [`launch`]: the command-line settings and the process entry point.
 
 #![warn(missing_docs)]
 
 pub mod collect;
+pub mod launch;
 pub mod service;
 
 use std::collections::BTreeMap;
