@@ -14,8 +14,8 @@ use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use queuelab_proto::v1::WindowFigures;
+use rand::RngExt;
 use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
 use tokio::sync::oneshot;
 use tonic::Code;
 
@@ -46,10 +46,27 @@ pub(crate) struct Arrival {
     pub(crate) served: oneshot::Sender<Served>,
 }
 
-/// Messages from request tasks and the stats API to the station thread.
+/// Messages that the station thread must act on at once: they wake it.
 #[derive(Debug)]
 pub(crate) enum Command {
     Arrive(Arrival),
+    StartWindow {
+        id: u64,
+        done: oneshot::Sender<()>,
+    },
+    EndWindow {
+        figures: oneshot::Sender<Option<WindowFigures>>,
+    },
+    GetWindow {
+        figures: oneshot::Sender<Option<WindowFigures>>,
+    },
+}
+
+/// Figures sent by request tasks. They do not wake the station thread,
+/// which drains them whenever it wakes for a command or a release, and
+/// before it reads a window.
+#[derive(Debug)]
+pub(crate) enum Record {
     /// An arrival rejected because capacity K was reached.
     Lost,
     Reply {
@@ -60,16 +77,6 @@ pub(crate) enum Command {
         call_index: usize,
         latency: Duration,
         code: Code,
-    },
-    StartWindow {
-        id: u64,
-        done: oneshot::Sender<()>,
-    },
-    EndWindow {
-        figures: oneshot::Sender<Option<WindowFigures>>,
-    },
-    GetWindow {
-        figures: oneshot::Sender<Option<WindowFigures>>,
     },
 }
 
@@ -85,8 +92,10 @@ struct Hold {
 /// Everything the station thread owns.
 pub(crate) struct StationCore {
     pub(crate) commands: Receiver<Command>,
+    pub(crate) records: Receiver<Record>,
     pub(crate) servers: usize,
     pub(crate) sampler: ServiceSampler,
+    /// Draws service times and call decisions, seeded from the spec.
     pub(crate) rng: StdRng,
     pub(crate) call_probabilities: Vec<f64>,
     /// Requests waiting plus in service; request tasks increment it on
@@ -96,27 +105,6 @@ pub(crate) struct StationCore {
 }
 
 impl StationCore {
-    /// Builds the core with a generator seeded from `seed`.
-    pub(crate) fn new(
-        commands: Receiver<Command>,
-        servers: usize,
-        sampler: ServiceSampler,
-        seed: u64,
-        call_probabilities: Vec<f64>,
-        present: Arc<AtomicU32>,
-        recorder: WindowRecorder,
-    ) -> Self {
-        Self {
-            commands,
-            servers,
-            sampler,
-            rng: StdRng::seed_from_u64(seed),
-            call_probabilities,
-            present,
-            recorder,
-        }
-    }
-
     /// Runs the station until every command sender is dropped.
     pub(crate) fn run(mut self) {
         let mut clock = PreciseWait::for_current_thread();
@@ -124,6 +112,7 @@ impl StationCore {
         let mut holds: Vec<Hold> = Vec::with_capacity(self.servers);
 
         loop {
+            self.drain_records();
             self.release_due(&mut holds, Instant::now());
             self.start_services(&mut queue, &mut holds, Instant::now());
 
@@ -141,28 +130,40 @@ impl StationCore {
         );
     }
 
+    /// Applies every record sent since the last drain.
+    fn drain_records(&mut self) {
+        while let Ok(record) = self.records.try_recv() {
+            match record {
+                Record::Lost => self.recorder.record_loss(),
+                Record::Reply { handling, code } => self.recorder.record_reply(handling, code),
+                Record::CallDone {
+                    call_index,
+                    latency,
+                    code,
+                } => self.recorder.record_call(call_index, latency, code),
+            }
+        }
+    }
+
     fn handle(&mut self, command: Command, queue: &mut VecDeque<Arrival>, holds: &[Hold]) {
         match command {
             Command::Arrive(arrival) => {
                 self.recorder.record_arrival();
                 queue.push_back(arrival);
             }
-            Command::Lost => self.recorder.record_loss(),
-            Command::Reply { handling, code } => self.recorder.record_reply(handling, code),
-            Command::CallDone {
-                call_index,
-                latency,
-                code,
-            } => self.recorder.record_call(call_index, latency, code),
             Command::StartWindow { id, done } => {
+                // Records sent before the window opened belong to no window.
+                self.drain_records();
                 self.recorder.start(id, Instant::now());
                 let _ = done.send(());
             }
             Command::EndWindow { figures } => {
+                self.drain_records();
                 let started = holds.iter().map(|hold| hold.acquired);
                 let _ = figures.send(self.recorder.end(Instant::now(), started));
             }
             Command::GetWindow { figures } => {
+                self.drain_records();
                 let started = holds.iter().map(|hold| hold.acquired);
                 let _ = figures.send(self.recorder.current(Instant::now(), started));
             }

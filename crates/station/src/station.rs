@@ -6,10 +6,12 @@ use std::sync::mpsc::{self, Sender};
 use std::time::{Duration, Instant};
 
 use queuelab_proto::v1::WindowFigures;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
 use tokio::sync::oneshot;
 use tonic::Code;
 
-use crate::core::{Arrival, Command, Served, StationCore};
+use crate::core::{Arrival, Command, Record, Served, StationCore};
 use crate::error::{ConfigError, VisitError};
 use crate::sampler::{ServiceSampler, ServiceTimeDistribution};
 use crate::window::WindowRecorder;
@@ -93,6 +95,7 @@ impl StationSpec {
 struct Shared {
     spec: StationSpec,
     commands: Sender<Command>,
+    records: Sender<Record>,
     present: Arc<AtomicU32>,
 }
 
@@ -122,18 +125,20 @@ impl Station {
         spec.validate()?;
         let sampler = ServiceSampler::new(&spec.name, spec.distribution)?;
 
-        let (commands, receiver) = mpsc::channel();
+        let (commands, command_receiver) = mpsc::channel();
+        let (records, record_receiver) = mpsc::channel();
         let present = Arc::new(AtomicU32::new(0));
         let targets: Vec<String> = spec.calls.iter().map(|call| call.to.clone()).collect();
-        let core = StationCore::new(
-            receiver,
-            spec.servers as usize,
+        let core = StationCore {
+            commands: command_receiver,
+            records: record_receiver,
+            servers: spec.servers as usize,
             sampler,
-            spec.seed,
-            spec.calls.iter().map(|call| call.probability).collect(),
-            Arc::clone(&present),
-            WindowRecorder::new(&spec.name, spec.servers, &targets),
-        );
+            rng: StdRng::seed_from_u64(spec.seed),
+            call_probabilities: spec.calls.iter().map(|call| call.probability).collect(),
+            present: Arc::clone(&present),
+            recorder: WindowRecorder::new(&spec.name, spec.servers, &targets),
+        };
 
         std::thread::Builder::new()
             .name(format!("station-{}", spec.name))
@@ -147,6 +152,7 @@ impl Station {
             shared: Arc::new(Shared {
                 spec,
                 commands,
+                records,
                 present,
             }),
         })
@@ -225,7 +231,7 @@ impl Station {
             return Ok(());
         }
 
-        let _ = self.shared.commands.send(Command::Lost);
+        let _ = self.shared.records.send(Record::Lost);
         Err(VisitError::CapacityReached {
             station: self.name().to_owned(),
             capacity: limit,
@@ -241,13 +247,13 @@ impl Station {
     /// Records the reply to a visit: its status and, when OK, the handling
     /// time from arrival to reply.
     pub fn record_reply(&self, handling: Duration, code: Code) {
-        let _ = self.shared.commands.send(Command::Reply { handling, code });
+        let _ = self.shared.records.send(Record::Reply { handling, code });
     }
 
     /// Records one outgoing call (index in topology order): the latency the
     /// caller measured and the call's status.
     pub fn record_call(&self, call_index: usize, latency: Duration, code: Code) {
-        let _ = self.shared.commands.send(Command::CallDone {
+        let _ = self.shared.records.send(Record::CallDone {
             call_index,
             latency,
             code,

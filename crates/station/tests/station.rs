@@ -33,7 +33,9 @@ async fn deadline_drops_waiting_request() {
 
     // The second waits behind it with a 30 ms deadline, which passes first.
     let arrival = Instant::now();
-    let second = station.visit(arrival, Some(arrival + Duration::from_millis(30))).await;
+    let second = station
+        .visit(arrival, Some(arrival + Duration::from_millis(30)))
+        .await;
     assert!(
         matches!(second, Err(VisitError::DeadlineExceeded { .. })),
         "second visit: {second:?}"
@@ -61,7 +63,9 @@ async fn one_server_serves_in_arrival_order() {
     let mut visits = Vec::new();
     for _ in 0..5 {
         let station = station.clone();
-        visits.push(tokio::spawn(async move { station.visit(Instant::now(), None).await }));
+        visits.push(tokio::spawn(async move {
+            station.visit(Instant::now(), None).await
+        }));
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let mut waits = Vec::new();
@@ -86,7 +90,9 @@ async fn busy_time_sums_service_times() {
     let mut visits = Vec::new();
     for _ in 0..10 {
         let station = station.clone();
-        visits.push(tokio::spawn(async move { station.visit(Instant::now(), None).await }));
+        visits.push(tokio::spawn(async move {
+            station.visit(Instant::now(), None).await
+        }));
     }
     let mut service_total = Duration::ZERO;
     for visit in visits {
@@ -99,8 +105,14 @@ async fn busy_time_sums_service_times() {
     assert_eq!(figures.window_id, 5);
     assert_eq!(figures.completions, 10);
     assert!(figures.busy_server_ns >= 100_000_000);
-    let difference = figures.busy_server_ns.abs_diff(service_total.as_nanos() as u64);
-    assert!(difference <= 10, "busy {} ns, services {service_total:?}", figures.busy_server_ns);
+    let difference = figures
+        .busy_server_ns
+        .abs_diff(service_total.as_nanos() as u64);
+    assert!(
+        difference <= 10,
+        "busy {} ns, services {service_total:?}",
+        figures.busy_server_ns
+    );
 }
 
 #[tokio::test]
@@ -121,5 +133,10 @@ fn invalid_spec_is_rejected() {
         seed: 1,
     };
     let error = Station::start(spec).unwrap_err();
-    assert!(error.to_string().contains("capacity K = 1 is below servers c = 2"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("capacity K = 1 is below servers c = 2"),
+        "{error}"
+    );
 }
