@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod demo;
+mod experiment;
 mod host;
 mod io_bench;
 mod load;
@@ -27,6 +28,9 @@ enum Command {
     /// Run the mesh, drive it with Poisson traffic, and set the measured
     /// latencies beside the model's predictions, station by station and end to end.
     Demo(demo::DemoArgs),
+    /// Drive a running mesh with Poisson traffic and have its analysis service
+    /// compare the measurements with the model (as the demo does, without starting anything).
+    Experiment(experiment::ExperimentArgs),
     /// Predict a network of stations from a topology file: per-station and end-to-end
     /// latency, the bottleneck and the largest stable rate.
     Model(model::ModelArgs),
@@ -61,6 +65,7 @@ enum Command {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::Demo(args) => demo::run(args),
+        Command::Experiment(args) => experiment::run(args),
         Command::Model(args) => model::run(args),
         Command::Mm1(args) => queue::run_mm1(args),
         Command::Mmc(args) => queue::run_mmc(args),
