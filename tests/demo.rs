@@ -102,6 +102,18 @@ fn short_demo_writes_consistent_report() {
         assert!(number(&report["end_to_end"][side]["mean_response_time"]) > 0.0);
     }
     assert!(report["assumptions"].as_array().unwrap().len() >= 4);
+
+    // Every station ran an agent; a host-wide indicator is listed once, naming its stations.
+    let indicators = report["indicators"].as_array().unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for indicator in indicators {
+        let key = (
+            indicator["name"].to_string(),
+            indicator["subject"].to_string(),
+            indicator["message"].to_string(),
+        );
+        assert!(seen.insert(key), "repeated indicator {indicator}");
+    }
 }
 
 /// Servers c of the reference stations.

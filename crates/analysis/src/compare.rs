@@ -344,8 +344,11 @@ fn counts(load: &LoadMeasurement, stations: &[StationInput]) -> Counts {
     }
 }
 
+/// Collects the indicators that fired at each station. Stations on one host
+/// report the same host-wide indicator with the same message; such repeats
+/// become one entry that names every station.
 fn indicators(stations: &[StationInput]) -> Vec<StationIndicator> {
-    let mut fired = Vec::new();
+    let mut fired: Vec<StationIndicator> = Vec::new();
     for input in stations {
         let StationInput::Measured(measurement) = input else {
             continue;
@@ -354,10 +357,21 @@ fn indicators(stations: &[StationInput]) -> Vec<StationIndicator> {
             continue;
         };
         for indicator in &agent.indicators {
-            fired.push(StationIndicator {
-                station: measurement.name.clone(),
-                indicator: indicator.clone(),
+            let repeat = fired.iter_mut().find(|seen| {
+                seen.indicator.name == indicator.name
+                    && seen.indicator.subject == indicator.subject
+                    && seen.indicator.message == indicator.message
             });
+            match repeat {
+                Some(seen) => {
+                    seen.station.push_str(", ");
+                    seen.station.push_str(&measurement.name);
+                }
+                None => fired.push(StationIndicator {
+                    station: measurement.name.clone(),
+                    indicator: indicator.clone(),
+                }),
+            }
         }
     }
     fired.sort_by_key(|fired| std::cmp::Reverse(fired.indicator.severity));

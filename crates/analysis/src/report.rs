@@ -201,7 +201,8 @@ pub struct CallOverhead {
 /// An agent indicator that fired at one station.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StationIndicator {
-    /// The station whose agent raised it.
+    /// The stations whose agents raised it, comma-separated: several when
+    /// they share a host and the indicator is about the host.
     pub station: String,
     /// The indicator.
     #[serde(flatten)]

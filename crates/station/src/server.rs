@@ -80,8 +80,19 @@ pub async fn serve(
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_service_status("", ServingStatus::Serving).await;
 
+    // The agent samples this process once a second; a station without one
+    // still serves, and its reports lack CPU, memory and I/O figures.
+    let agent = match queuelab_agent::spawn_sampler(queuelab_agent::AgentConfig::default()) {
+        Ok(handle) => Some(std::sync::Arc::new(handle)),
+        Err(error) => {
+            tracing::warn!(station = %name, %error, "host agent failed to start; reports will lack its figures");
+            None
+        }
+    };
     let routes = domain
-        .add_service(StationStatsServer::new(StatsService::new(station)))
+        .add_service(StationStatsServer::new(StatsService::with_agent(
+            station, agent,
+        )))
         .add_service(health_service);
 
     tracing::info!(station = %name, address = ?address, "station serving");

@@ -4,6 +4,9 @@ use queuelab_proto::v1::station_stats_server::StationStats;
 use queuelab_proto::v1::{
     EndWindowRequest, GetWindowRequest, StartWindowReply, StartWindowRequest, WindowFigures,
 };
+use std::sync::Arc;
+
+use queuelab_agent::SamplerHandle;
 use tonic::{Request, Response, Status};
 
 use crate::station::Station;
@@ -12,12 +15,22 @@ use crate::station::Station;
 #[derive(Debug, Clone)]
 pub struct StatsService {
     station: Station,
+    /// The sampler of this process's CPU, memory and I/O, whose windows follow the station's.
+    agent: Option<Arc<SamplerHandle>>,
 }
 
 impl StatsService {
-    /// Serves the figures of `station`.
+    /// Serves the figures of `station`, without an agent.
     pub fn new(station: Station) -> Self {
-        Self { station }
+        Self {
+            station,
+            agent: None,
+        }
+    }
+
+    /// Serves the figures of `station` with the agent's report of each window.
+    pub fn with_agent(station: Station, agent: Option<Arc<SamplerHandle>>) -> Self {
+        Self { station, agent }
     }
 
     fn stopped(&self) -> Status {
@@ -35,6 +48,9 @@ impl StationStats for StatsService {
         if !self.station.start_window(window_id).await {
             return Err(self.stopped());
         }
+        if let Some(agent) = &self.agent {
+            agent.start_window();
+        }
         tracing::info!(
             station = self.station.name(),
             window_id,
@@ -50,12 +66,22 @@ impl StationStats for StatsService {
         &self,
         _request: Request<EndWindowRequest>,
     ) -> Result<Response<WindowFigures>, Status> {
-        let figures = self.station.end_window().await.ok_or_else(|| {
+        let mut figures = self.station.end_window().await.ok_or_else(|| {
             Status::failed_precondition(format!(
                 "station {} has no open measurement window; call StartWindow first",
                 self.station.name()
             ))
         })?;
+        if let Some(report) = self.agent.as_ref().and_then(|agent| agent.end_window()) {
+            match serde_json::to_string(&report) {
+                Ok(json) => figures.agent_report_json = json,
+                Err(error) => tracing::warn!(
+                    station = self.station.name(),
+                    %error,
+                    "failed to encode the agent report; the window has none"
+                ),
+            }
+        }
         tracing::info!(
             station = self.station.name(),
             window_id = figures.window_id,
