@@ -189,7 +189,7 @@ pub fn table(report: &Report) -> String {
 /// Plot area of every SVG chart, in pixels.
 const WIDTH: f64 = 460.0;
 const HEIGHT: f64 = 260.0;
-const MARGIN_LEFT: f64 = 60.0;
+const MARGIN_LEFT: f64 = 80.0;
 const MARGIN_BOTTOM: f64 = 36.0;
 /// Largest 1/(1 − q) on the spectrum's axis: q = 0.9999.
 const MAX_DECADES: f64 = 4.0;
@@ -200,6 +200,21 @@ fn escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// Draws the key of the two line styles in the plot's top left corner.
+fn legend() -> String {
+    let x = MARGIN_LEFT + 10.0;
+    format!(
+        "<line x1=\"{x}\" y1=\"20\" x2=\"{}\" y2=\"20\" class=\"measured\"/>\
+         <text x=\"{}\" y=\"24\">measured</text>\
+         <line x1=\"{x}\" y1=\"36\" x2=\"{}\" y2=\"36\" class=\"predicted\"/>\
+         <text x=\"{}\" y=\"40\">predicted</text>",
+        x + 24.0,
+        x + 30.0,
+        x + 24.0,
+        x + 30.0
+    )
 }
 
 /// Draws measured and predicted percentile spectra: latency against
@@ -267,6 +282,7 @@ fn spectrum_svg(title: &str, measured: &[QuantilePoint], predicted: &[QuantilePo
     }
     svg.push_str(&polyline(predicted, "class=\"predicted\""));
     svg.push_str(&polyline(measured, "class=\"measured\""));
+    svg.push_str(&legend());
     svg.push_str("</svg></figure>");
     svg
 }
@@ -362,7 +378,7 @@ pub fn html(report: &Report, sweep: Option<&Sweep>) -> String {
          body{font-family:sans-serif;margin:2em;max-width:1100px}pre{background:#f6f6f6;padding:1em;overflow-x:auto}\
          figure{display:inline-block;margin:0.5em}figcaption{font-weight:bold}\
          svg text{font-size:11px;fill:#333}.grid{stroke:#ddd}\
-         polyline.measured{stroke:#1f77b4;stroke-width:2}polyline.predicted{stroke:#ff7f0e;stroke-width:2;stroke-dasharray:6 4}\
+         .measured{stroke:#1f77b4;stroke-width:2}.predicted{stroke:#ff7f0e;stroke-width:2;stroke-dasharray:6 4}\
          polyline.tail{stroke:#d62728}circle.measured{fill:#1f77b4}circle.tail{fill:#d62728}\
          </style></head><body><h1>queuelab: measured against predicted</h1>",
     );
