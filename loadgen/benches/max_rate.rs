@@ -1,6 +1,7 @@
 //! Highest Poisson rate the generator sustains with send-lateness p99 under
-//! 100 µs, next to the throughput of a plain closed-loop tonic client, both
-//! against the minimal Echo server in this process.
+//! 100 µs (and under the 1 ms at which a run warns), next to the throughput
+//! of a plain closed-loop tonic client, both against the minimal Echo server
+//! in this process.
 //!
 //! Run with `cargo bench -p queuelab-loadgen --bench max_rate`. The server
 //! gets a runtime with 1 worker thread. The generator and the closed loop
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 use queuelab_loadgen::echo::proto::EchoRequest;
 use queuelab_loadgen::echo::proto::echo_client::EchoClient;
 use queuelab_loadgen::echo::spawn_echo_server;
+use queuelab_loadgen::window::DEFAULT_MAX_SEND_LATENESS_P99;
 use queuelab_loadgen::{EchoSender, Plan, RunOptions, connect, spawn_run};
 
 /// Send-lateness p99 a sustained rate must stay under.
@@ -44,16 +46,22 @@ fn main() {
         "{:>9} {:>10} {:>10} {:>11} {:>11} {:>9} {:>8}",
         "rate/s", "achieved/s", "ok/s", "late p50", "late p99", "p99", "dropped"
     );
+    // Highest rates whose median run stayed under each limit, with no drops.
     let mut sustained_per_s = None;
+    let mut sustained_loose_per_s = None;
     let mut failures = 0;
     for rate_per_s in RATES_PER_S {
         let mut trials: Vec<(f64, String, bool)> =
             (0..TRIALS).map(|_| open_loop(&url, rate_per_s)).collect();
         trials.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let (_, row, kept_up) = trials.swap_remove(TRIALS / 2);
+        let (late_p99_s, row, no_drops) = trials.swap_remove(TRIALS / 2);
         println!("{row}");
-        if kept_up {
+
+        if no_drops && late_p99_s < LATENESS_P99_LIMIT.as_secs_f64() {
             sustained_per_s = Some(rate_per_s);
+        }
+        if no_drops && late_p99_s < DEFAULT_MAX_SEND_LATENESS_P99.as_secs_f64() {
+            sustained_loose_per_s = Some(rate_per_s);
             failures = 0;
         } else {
             // Stop after two failures in a row: one may be noise from other
@@ -64,11 +72,16 @@ fn main() {
             }
         }
     }
-    match sustained_per_s {
-        Some(rate) => println!(
-            "highest rate with send-lateness p99 < {LATENESS_P99_LIMIT:?} and no drops: {rate}/s"
-        ),
-        None => println!("no rate kept send-lateness p99 under {LATENESS_P99_LIMIT:?}"),
+    for (limit, rate) in [
+        (LATENESS_P99_LIMIT, sustained_per_s),
+        (DEFAULT_MAX_SEND_LATENESS_P99, sustained_loose_per_s),
+    ] {
+        match rate {
+            Some(rate) => {
+                println!("highest rate with send-lateness p99 < {limit:?} and no drops: {rate}/s")
+            }
+            None => println!("no rate kept send-lateness p99 under {limit:?}"),
+        }
     }
 
     println!();
@@ -81,8 +94,7 @@ fn main() {
 }
 
 /// Runs one open-loop plan at `rate_per_s` and returns its send-lateness
-/// p99 in seconds, its table row, and whether the generator kept that p99
-/// under the limit with no drops.
+/// p99 in seconds, its table row, and whether no request was dropped.
 fn open_loop(url: &str, rate_per_s: f64) -> (f64, String, bool) {
     let plan = Plan::new(&[rate_per_s], WARMUP, WINDOW).expect("bench plan is valid");
     let options = RunOptions {
@@ -101,7 +113,7 @@ fn open_loop(url: &str, rate_per_s: f64) -> (f64, String, bool) {
 
     let summary = &outcome.windows[0].summary;
     let late_p99_s = summary.send_lateness_p99_s.unwrap_or(f64::INFINITY);
-    let kept_up = late_p99_s < LATENESS_P99_LIMIT.as_secs_f64() && summary.dropped_by_cap == 0;
+    let no_drops = summary.dropped_by_cap == 0;
     let row = format!(
         "{:>9.0} {:>10.0} {:>10.0} {:>9.1}µs {:>9.1}µs {:>7.2}ms {:>8}",
         rate_per_s,
@@ -112,7 +124,7 @@ fn open_loop(url: &str, rate_per_s: f64) -> (f64, String, bool) {
         summary.latency.p99_s.unwrap_or(f64::NAN) * 1e3,
         summary.dropped_by_cap,
     );
-    (late_p99_s, row, kept_up)
+    (late_p99_s, row, no_drops)
 }
 
 /// Runs `concurrency` tasks that each send the next Echo call as soon as
