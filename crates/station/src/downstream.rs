@@ -235,3 +235,47 @@ fn with_timeout<T>(message: T, timeout: Duration) -> Request<T> {
     request.set_timeout(timeout);
     request
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_rejects_unknown_target() {
+        let targets = [("inventory".to_owned(), "127.0.0.1:7000".to_owned())];
+        let result = Downstream::new("order", &targets);
+        assert!(
+            matches!(result, Err(ConfigError::UnknownCallTarget { .. })),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn new_rejects_invalid_address() {
+        let targets = [("payment".to_owned(), "not an address".to_owned())];
+        let result = Downstream::new("order", &targets);
+        assert!(
+            matches!(result, Err(ConfigError::InvalidAddress { .. })),
+            "{result:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn call_to_closed_port_is_unavailable() {
+        // Bind and drop a listener so that the port is very likely closed.
+        let address = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap()
+        };
+        let targets = [("payment".to_owned(), address.to_string())];
+        let downstream = Downstream::new("order", &targets).unwrap();
+
+        let status = downstream.call(0, 1, None).await.unwrap_err();
+        assert_eq!(status.code(), tonic::Code::Unavailable);
+        assert!(
+            status.message().contains("call from order to payment"),
+            "{}",
+            status.message()
+        );
+    }
+}

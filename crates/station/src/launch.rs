@@ -15,6 +15,7 @@ use tonic::service::Routes;
 use crate::config::{call_targets, station_address, station_spec};
 use crate::downstream::Downstream;
 use crate::error::ConfigError;
+use crate::names;
 use crate::server::{self, ServeError};
 use crate::station::Station;
 use crate::visit::StationHandler;
@@ -58,6 +59,15 @@ pub enum LaunchError {
     InvalidPeer {
         /// The rejected entry.
         entry: String,
+    },
+    /// A `--peer` entry names a station that the mesh does not have.
+    #[error(
+        "invalid --peer: unknown station {name:?}; the mesh has api-gateway, user, product, \
+         order, payment and database"
+    )]
+    UnknownPeer {
+        /// The unknown name.
+        name: String,
     },
     /// The station's address is not a socket address.
     #[error(
@@ -110,7 +120,13 @@ impl ServiceArgs {
                 .ok_or_else(|| LaunchError::InvalidPeer {
                     entry: entry.clone(),
                 })?;
-            peers.insert(name.trim().to_owned(), address.trim().to_owned());
+            let name = name.trim();
+            if !names::ALL.contains(&name) {
+                return Err(LaunchError::UnknownPeer {
+                    name: name.to_owned(),
+                });
+            }
+            peers.insert(name.to_owned(), address.trim().to_owned());
         }
 
         let listen = match self.listen {
@@ -243,5 +259,45 @@ where
             let is_config_error = matches!(error, ServeError::Config(_));
             ExitCode::from(if is_config_error { 2 } else { 1 })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args_with_peers(peers: &[&str]) -> ServiceArgs {
+        ServiceArgs {
+            peers: peers.iter().map(|peer| (*peer).to_owned()).collect(),
+            ..ServiceArgs::default()
+        }
+    }
+
+    #[test]
+    fn resolve_reads_peers() {
+        let config = args_with_peers(&["database=127.0.0.1:7006"])
+            .resolve("user")
+            .unwrap();
+        assert_eq!(config.peers["database"], "127.0.0.1:7006");
+        // The user station's reference address, from the built-in topology.
+        assert_eq!(config.listen.to_string(), "127.0.0.1:50052");
+    }
+
+    #[test]
+    fn resolve_rejects_peer_without_equals() {
+        let result = args_with_peers(&["database"]).resolve("user");
+        assert!(
+            matches!(result, Err(LaunchError::InvalidPeer { .. })),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn resolve_rejects_unknown_peer() {
+        let result = args_with_peers(&["inventory=127.0.0.1:7000"]).resolve("user");
+        assert!(
+            matches!(result, Err(LaunchError::UnknownPeer { .. })),
+            "{result:?}"
+        );
     }
 }
