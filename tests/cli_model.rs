@@ -229,3 +229,40 @@ fn bad_topology_names_file_and_line() {
     assert!(message.contains("bad.toml:4:"), "{message}");
     assert!(message.contains("service_rate = -2"), "{message}");
 }
+
+#[test]
+fn md1_by_pollaczek_khinchine() {
+    // λ = 500/s, D = 1 ms: ρ = 0.5, Wq = ρD/(2(1−ρ)) = 0.5 ms, W = 1.5 ms.
+    let report = json(&[
+        "mg1",
+        "--arrival-rate",
+        "500",
+        "--service-time",
+        "1ms",
+        "--scv",
+        "0",
+        "--json",
+    ]);
+    assert_eq!(report["model"], "M/D/1");
+    assert!((number(&report["mean_waiting_time"]) - 0.0005).abs() < 1e-12);
+    assert!((number(&report["mean_sojourn_time"]) - 0.0015).abs() < 1e-12);
+    assert!((number(&report["mean_queue_length"]) - 0.25).abs() < 1e-12);
+    // Erlang's M/D/1 waiting-time CDF, solved with mpmath: sojourn p99 = 4.33626 ms.
+    assert!((number(&report["sojourn_time"]["p99"]) - 0.004_336_26).abs() < 0.004_336 * 1e-3);
+}
+
+#[test]
+fn mg1_unstable_needs_servers() {
+    let report = json(&[
+        "mg1",
+        "--arrival-rate",
+        "2000",
+        "--service-time",
+        "1ms",
+        "--scv",
+        "0.5",
+        "--json",
+    ]);
+    assert_eq!(report["stable"], false);
+    assert_eq!(report["min_servers_for_stability"], 3);
+}

@@ -10,6 +10,7 @@ mod host;
 mod io_bench;
 mod load;
 mod model;
+mod probe;
 mod queue;
 mod recommend;
 mod up;
@@ -39,6 +40,9 @@ enum Command {
     Mm1(queue::Mm1Args),
     /// Solve an M/M/c queue, or M/M/c/K with --capacity.
     Mmc(queue::MmcArgs),
+    /// Solve an M/G/1 queue (Pollaczek–Khinchine) from the service time's mean
+    /// and squared coefficient of variation; --scv 0 is M/D/1.
+    Mg1(queue::Mg1Args),
     /// Sample the host (or one process) and report CPU, memory and disk
     /// figures with the bottleneck indicators that fired.
     Host(host::HostArgs),
@@ -59,6 +63,10 @@ enum Command {
     /// Serve the analysis service in this process (run by `queuelab demo`).
     #[command(hide = true)]
     ServeAnalysis(queuelab_analysis_service::launch::AnalysisArgs),
+    /// Check a server's grpc.health.v1 status: exit 0 when SERVING, 1 otherwise
+    /// (for container health checks).
+    #[command(hide = true)]
+    Probe(probe::ProbeArgs),
 }
 
 /// Runs the chosen subcommand and returns the process exit code.
@@ -69,6 +77,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Model(args) => model::run(args),
         Command::Mm1(args) => queue::run_mm1(args),
         Command::Mmc(args) => queue::run_mmc(args),
+        Command::Mg1(args) => queue::run_mg1(args),
         Command::Host(args) => host::run(args),
         Command::IoBench(args) => io_bench::run(args),
         Command::Recommend(args) => recommend::run(args),
@@ -79,6 +88,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             queuelab_station::launch::init_tracing();
             Ok(queuelab_analysis_service::launch::run(&args))
         }
+        Command::Probe(args) => probe::run(args),
     }
 }
 

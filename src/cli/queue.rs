@@ -4,13 +4,13 @@ use std::process::ExitCode;
 
 use clap::Args;
 use queuelab_engine::{
-    DEFAULT_TARGET_UTILIZATION, Metrics, Mmc, Mmck, Outcome, Overload, Quantiles,
-    servers_for_stability, servers_for_utilization,
+    DEFAULT_TARGET_UTILIZATION, Metrics, Mg1, Mmc, Mmck, Outcome, Overload, Quantiles,
+    ServiceDistribution, servers_for_stability, servers_for_utilization,
 };
 use queuelab_topology::format_duration_s;
 use serde::Serialize;
 
-use super::values::{positive_duration_s, positive_rate, utilization};
+use super::values::{non_negative, positive_duration_s, positive_rate, utilization};
 
 /// Flags of `queuelab mm1`.
 #[derive(Debug, Args)]
@@ -36,6 +36,22 @@ pub struct MmcArgs {
     /// Capacity K: requests waiting plus in service (M/M/c/K); unlimited when absent.
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
     capacity: Option<u64>,
+    #[command(flatten)]
+    service: ServiceArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// Flags of `queuelab mg1`.
+#[derive(Debug, Args)]
+pub struct Mg1Args {
+    /// Arrival rate λ, requests per second.
+    #[arg(long, value_name = "RPS", value_parser = positive_rate, allow_hyphen_values = true)]
+    arrival_rate: f64,
+    /// Squared coefficient of variation of the service time (variance / mean²):
+    /// 0 is deterministic (M/D/1), 1 exponential; others use a gamma distribution.
+    #[arg(long, value_name = "SCV", default_value_t = 1.0, value_parser = non_negative, allow_hyphen_values = true)]
+    scv: f64,
     #[command(flatten)]
     service: ServiceArgs,
     #[command(flatten)]
@@ -161,16 +177,17 @@ pub fn run_mmc(args: MmcArgs) -> anyhow::Result<ExitCode> {
     )
 }
 
-fn solve_and_print(
+/// Builds a report with the load's figures and no solution yet.
+fn empty_report(
     model: &str,
     arrival_rate: f64,
     service_rate: f64,
     servers: u64,
     capacity: Option<u64>,
     output: &OutputArgs,
-) -> anyhow::Result<ExitCode> {
+) -> Report {
     let offered_load = arrival_rate / service_rate;
-    let mut report = Report {
+    Report {
         model: model.to_owned(),
         arrival_rate,
         service_rate,
@@ -188,8 +205,18 @@ fn solve_and_print(
             output.target_utilization,
         ),
         target_utilization: output.target_utilization,
-    };
+    }
+}
 
+fn solve_and_print(
+    model: &str,
+    arrival_rate: f64,
+    service_rate: f64,
+    servers: u64,
+    capacity: Option<u64>,
+    output: &OutputArgs,
+) -> anyhow::Result<ExitCode> {
+    let mut report = empty_report(model, arrival_rate, service_rate, servers, capacity, output);
     let invalid = |error: queuelab_engine::ModelError| super::InputError(error.to_string());
     match capacity {
         Some(capacity) => {
@@ -214,11 +241,47 @@ fn solve_and_print(
             Outcome::Unstable(Overload { .. }) => report.stable = false,
         },
     }
+    print_report(&report, output)
+}
 
+/// Runs `queuelab mg1`.
+pub fn run_mg1(args: Mg1Args) -> anyhow::Result<ExitCode> {
+    let (distribution, model) = match args.scv {
+        0.0 => (ServiceDistribution::Deterministic, "M/D/1"),
+        1.0 => (ServiceDistribution::Exponential, "M/M/1"),
+        scv => (ServiceDistribution::Gamma { scv }, "M/G/1"),
+    };
+    let service_rate = args.service.rate();
+    let mut report = empty_report(
+        model,
+        args.arrival_rate,
+        service_rate,
+        1,
+        None,
+        &args.output,
+    );
+
+    let invalid = |error: queuelab_engine::ModelError| super::InputError(error.to_string());
+    match Mg1::solve(args.arrival_rate, 1.0 / service_rate, distribution).map_err(invalid)? {
+        Outcome::Stable(queue) => {
+            let metrics = queue.metrics();
+            report.littles_law_residual = Some(metrics.littles_law_residual());
+            report.waiting_time = Some(Quantiles::from_fn(|q| {
+                queue.waiting_time_quantile(q).unwrap_or(f64::NAN)
+            }));
+            report.sojourn_time = Some(queue.sojourn_time_quantiles());
+            report.metrics = Some(StableMetrics::from(&metrics));
+        }
+        Outcome::Unstable(_) => report.stable = false,
+    }
+    print_report(&report, &args.output)
+}
+
+fn print_report(report: &Report, output: &OutputArgs) -> anyhow::Result<ExitCode> {
     if output.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{}", serde_json::to_string_pretty(report)?);
     } else {
-        print_table(&report);
+        print_table(report);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -59,3 +59,18 @@ pub fn positive_duration_s(text: &str) -> Result<f64, String> {
         ))
     }
 }
+
+/// Parses a finite number of at least 0, such as a squared coefficient of variation.
+pub fn non_negative(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("invalid number {text:?}: write a decimal number such as 0.5"))?;
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(format!(
+            "invalid value {text:?}: it must be a finite number of at least 0"
+        ))
+    }
+}
