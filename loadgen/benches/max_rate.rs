@@ -10,11 +10,13 @@
 
 use std::time::{Duration, Instant};
 
+use hdrhistogram::Histogram;
 use queuelab_loadgen::echo::proto::EchoRequest;
 use queuelab_loadgen::echo::proto::echo_client::EchoClient;
 use queuelab_loadgen::echo::spawn_echo_server;
+use queuelab_loadgen::pacing::{set_fine_timer_slack, wait_until};
 use queuelab_loadgen::window::DEFAULT_MAX_SEND_LATENESS_P99;
-use queuelab_loadgen::{EchoSender, Plan, RunOptions, connect, spawn_run};
+use queuelab_loadgen::{EchoSender, Plan, PoissonSchedule, RunOptions, connect, spawn_run};
 
 /// Send-lateness p99 a sustained rate must stay under.
 const LATENESS_P99_LIMIT: Duration = Duration::from_micros(100);
@@ -38,6 +40,18 @@ fn main() {
         .block_on(spawn_echo_server())
         .expect("echo server binds 127.0.0.1");
     let url = format!("http://{address}");
+
+    // The floor set by the machine: the same sleep-then-spin wait on the
+    // same schedule, sending nothing.
+    for rate_per_s in [1000.0, 5000.0] {
+        let (p50, p99) = pacing_floor(rate_per_s);
+        println!(
+            "pacing alone at {rate_per_s}/s for {WINDOW:?}: send lateness p50 {:.1}µs p99 {:.1}µs",
+            p50.as_secs_f64() * 1e6,
+            p99.as_secs_f64() * 1e6
+        );
+    }
+    println!();
 
     println!(
         "open loop (Poisson), warm-up {WARMUP:?}, window {WINDOW:?}, median of {TRIALS} runs per rate"
@@ -91,6 +105,33 @@ fn main() {
         let calls_per_s = closed_loop(&url, concurrency);
         println!("{concurrency:>11} {calls_per_s:>10.0}");
     }
+}
+
+/// Waits for each instant of a Poisson schedule at `rate_per_s` for
+/// [`WINDOW`] as the dispatch thread does, without sending, and returns the
+/// p50 and p99 of how late each wait ended.
+fn pacing_floor(rate_per_s: f64) -> (Duration, Duration) {
+    std::thread::spawn(move || {
+        set_fine_timer_slack();
+        let mut lateness_ns =
+            Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("valid bounds");
+        let start = Instant::now() + Duration::from_millis(5);
+        let schedule = PoissonSchedule::new(rate_per_s, 1).expect("rate above 0");
+
+        for offset in schedule.take_while(|offset| *offset < WINDOW) {
+            let scheduled = start + offset;
+            while !wait_until(scheduled) {}
+            let late = Instant::now().saturating_duration_since(scheduled);
+            lateness_ns.saturating_record(u64::try_from(late.as_nanos()).unwrap_or(u64::MAX));
+        }
+
+        (
+            Duration::from_nanos(lateness_ns.value_at_quantile(0.5)),
+            Duration::from_nanos(lateness_ns.value_at_quantile(0.99)),
+        )
+    })
+    .join()
+    .expect("pacing thread finishes")
 }
 
 /// Runs one open-loop plan at `rate_per_s` and returns its send-lateness
