@@ -1,7 +1,7 @@
 //! Highest Poisson rate the generator sustains with send-lateness p99 under
-//! 100 µs (and under the 1 ms at which a run warns), next to the throughput
-//! of a plain closed-loop tonic client, both against the minimal Echo server
-//! in this process.
+//! 100 µs, and under the 1 ms at which a run warns. Next to it, the
+//! throughput of a plain closed-loop tonic client. Both run against the
+//! minimal Echo server in this process.
 //!
 //! Run with `cargo bench -p queuelab-loadgen --bench max_rate`. The server
 //! gets a runtime with 1 worker thread. The generator and the closed loop
