@@ -1,5 +1,6 @@
 //! `queuelab probe HOST:PORT`: one grpc.health.v1 Check, for container health
-//! checks. The image has no shell tools, so Docker runs this binary itself.
+//! checks. The image contains no gRPC health client, so Docker runs this
+//! binary itself.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -20,7 +21,7 @@ pub struct ProbeArgs {
     #[arg(value_name = "HOST:PORT")]
     address: String,
 
-    /// Service name to check; the empty default asks for the whole server.
+    /// Service name to check. The empty default checks the whole server.
     #[arg(long, default_value = "")]
     service: String,
 
@@ -65,7 +66,7 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Connects and sends one Check; the whole exchange is bounded by twice `timeout`.
+/// Connects and sends one Check. The whole exchange is bounded by twice `timeout`.
 async fn check(
     endpoint: Endpoint,
     service: &str,
@@ -91,7 +92,7 @@ async fn check(
 }
 
 /// Formats an error with its sources, because tonic's connect error alone
-/// says only "transport error".
+/// reads only "transport error".
 fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
