@@ -16,8 +16,10 @@ use queuelab_proto::v1::{
     ChargeRequest, GetProductRequest, GetUserRequest, PlaceOrderRequest, ReadRowRequest,
     StorefrontRequest, WriteRowRequest,
 };
+use queuelab_telemetry::rpc::ClientCall;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Status};
+use tracing::Instrument;
 
 use crate::error::ConfigError;
 use crate::names;
@@ -111,15 +113,22 @@ impl Downstream {
         let timeout = deadline.saturating_duration_since(Instant::now());
 
         // The timeout travels to the callee as grpc-timeout. The local timer
-        // covers a peer that never replies at all.
+        // covers a peer that never replies at all. The client span is current
+        // while the request is built, so its context goes out as traceparent.
+        let client_call = ClientCall::start(&self.caller, self.method(peer));
         let call = self.send(peer, key, timeout);
-        let result = match tokio::time::timeout(timeout, call).await {
+        let call = tokio::time::timeout(timeout, call).instrument(client_call.span().clone());
+        let result = match call.await {
             Ok(result) => result,
             Err(_) => Err(Status::deadline_exceeded(format!(
                 "timed out after {} ms",
                 timeout.as_millis()
             ))),
         };
+        let code = result
+            .as_ref()
+            .map_or_else(Status::code, |_| tonic::Code::Ok);
+        client_call.finish(&self.caller, code);
         result.map_err(|status| {
             Status::new(
                 status.code(),
@@ -191,6 +200,23 @@ impl Downstream {
         Ok(())
     }
 
+    /// Returns the full gRPC method that calls to `peer` use, as [`Self::send`]
+    /// picks it.
+    fn method(&self, peer: &Peer) -> &'static str {
+        match peer.to.as_str() {
+            names::API_GATEWAY => "queuelab.v1.Storefront/HandleRequest",
+            names::USER => "queuelab.v1.UserService/GetUser",
+            names::PRODUCT => "queuelab.v1.ProductCatalog/GetProduct",
+            names::ORDER => "queuelab.v1.OrderService/PlaceOrder",
+            names::PAYMENT => "queuelab.v1.PaymentService/Charge",
+            names::DATABASE => match self.caller.as_str() {
+                names::ORDER | names::PAYMENT => "queuelab.v1.Database/WriteRow",
+                _ => "queuelab.v1.Database/ReadRow",
+            },
+            _ => "_OTHER",
+        }
+    }
+
     /// Order and payment write their row; every other caller reads one.
     async fn call_database(
         &self,
@@ -233,6 +259,7 @@ impl Downstream {
 fn with_timeout<T>(message: T, timeout: Duration) -> Request<T> {
     let mut request = Request::new(message);
     request.set_timeout(timeout);
+    queuelab_telemetry::propagation::inject_current(request.metadata_mut());
     request
 }
 

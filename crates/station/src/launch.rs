@@ -181,13 +181,11 @@ impl ServiceConfig {
 
 /// Installs a `tracing` subscriber that writes to stderr, filtered by
 /// `RUST_LOG` (default `info`). Call it once, at the start of `main`.
+///
+/// The subscriber is [`queuelab_telemetry::init_logging`]'s, so that
+/// [`run_service`] can add OpenTelemetry export to it later.
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    queuelab_telemetry::init_logging();
 }
 
 /// A future that completes when the service should stop and drain.
@@ -235,6 +233,10 @@ where
     F: FnOnce(ServiceConfig, Shutdown) -> Fut,
     Fut: Future<Output = Result<(), ServeError>>,
 {
+    // Exports spans and metrics when OTEL_EXPORTER_OTLP_ENDPOINT is set;
+    // dropping the guard at return flushes them.
+    let _telemetry = queuelab_telemetry::init(&format!("queuelab-{station}"));
+
     let config = match args.resolve(station) {
         Ok(config) => config,
         Err(error) => {

@@ -89,11 +89,19 @@ pub async fn serve(
             None
         }
     };
+    let occupancy_station = station.clone();
     let routes = domain
         .add_service(StationStatsServer::new(StatsService::with_agent(
             station, agent,
         )))
         .add_service(health_service);
+
+    // Reports queue length and busy servers while export is on.
+    let _occupancy = queuelab_telemetry::metrics::watch_occupancy(
+        &name,
+        occupancy_station.spec().servers,
+        move || occupancy_station.present(),
+    );
 
     tracing::info!(station = %name, address = ?address, "station serving");
     let drain_health = health.clone();
@@ -108,6 +116,9 @@ pub async fn serve(
 
     Server::builder()
         .tcp_nodelay(true)
+        // A server span per request to the domain API, child of the
+        // caller's span when the request carries a traceparent.
+        .layer(queuelab_telemetry::rpc::ServerLayer::new(&name))
         .add_routes(routes)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await

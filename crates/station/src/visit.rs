@@ -7,6 +7,7 @@ use tonic::metadata::MetadataMap;
 use tonic::{Code, Status};
 
 use crate::downstream::Downstream;
+use crate::error::VisitError;
 use crate::station::Station;
 
 /// The outcome of one visit, for the handler's reply.
@@ -56,6 +57,7 @@ impl StationHandler {
 
         let code = result.as_ref().map_or_else(Status::code, |_| Code::Ok);
         self.station.record_reply(arrival.elapsed(), code);
+        queuelab_telemetry::metrics::record_reply(self.station.name(), arrival.elapsed(), code);
         if let Err(status) = &result {
             tracing::warn!(
                 station = self.station.name(),
@@ -74,7 +76,20 @@ impl StationHandler {
         deadline: Option<Instant>,
         key: u64,
     ) -> Result<VisitReport, Status> {
-        let served = self.station.visit(arrival, deadline).await?;
+        let served = self
+            .station
+            .visit(arrival, deadline)
+            .await
+            .inspect_err(|error| {
+                if matches!(error, VisitError::CapacityReached { .. }) {
+                    queuelab_telemetry::metrics::record_loss(self.station.name());
+                }
+            })?;
+        queuelab_telemetry::metrics::record_visit(
+            self.station.name(),
+            served.waiting,
+            served.service,
+        );
 
         let mut calls_made = 0;
         for index in 0..self.downstream.len() {

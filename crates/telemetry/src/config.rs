@@ -1,0 +1,105 @@
+//! When and where telemetry is exported, from the standard OpenTelemetry
+//! environment variables or set explicitly.
+
+use std::time::Duration;
+
+/// The variable whose presence turns export on: the collector's OTLP/gRPC
+/// address, such as `http://127.0.0.1:4317`.
+pub const ENDPOINT_VAR: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+/// Set to `true` to turn export off even when [`ENDPOINT_VAR`] is set, as
+/// the OpenTelemetry SDK specification defines it.
+pub const SDK_DISABLED_VAR: &str = "OTEL_SDK_DISABLED";
+
+/// Time that dropping the [`crate::Guard`] allows for flushing spans and
+/// metrics, so that a process whose collector is down still exits promptly.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What to export and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TelemetryConfig {
+    /// `service.name` used unless `OTEL_SERVICE_NAME` or a `service.name`
+    /// entry in `OTEL_RESOURCE_ATTRIBUTES` sets another one.
+    pub default_service_name: String,
+    /// OTLP/gRPC endpoint of the collector; `None` turns export off, so that
+    /// no exporter is built and the request path only checks a flag.
+    pub endpoint: Option<String>,
+    /// Interval between metric exports; `None` takes
+    /// `OTEL_METRIC_EXPORT_INTERVAL` (milliseconds), else 60 s.
+    pub metric_interval: Option<Duration>,
+    /// Time allowed to flush at shutdown.
+    pub shutdown_timeout: Duration,
+}
+
+impl TelemetryConfig {
+    /// Reads [`ENDPOINT_VAR`] and [`SDK_DISABLED_VAR`]; the other standard
+    /// variables (`OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
+    /// `OTEL_EXPORTER_OTLP_TIMEOUT`, `OTEL_EXPORTER_OTLP_HEADERS`,
+    /// `OTEL_BSP_*`, `OTEL_METRIC_EXPORT_INTERVAL`) are read by the
+    /// OpenTelemetry SDK and exporter when the pipeline is built.
+    pub fn from_env(default_service_name: &str) -> Self {
+        let disabled = std::env::var(SDK_DISABLED_VAR)
+            .is_ok_and(|value| value.trim().eq_ignore_ascii_case("true"));
+        let endpoint = std::env::var(ENDPOINT_VAR)
+            .ok()
+            .map(|value| value.trim().to_owned())
+            .filter(|value| !value.is_empty() && !disabled);
+        Self {
+            endpoint,
+            ..Self::disabled(default_service_name)
+        }
+    }
+
+    /// Builds a config that exports nothing.
+    pub fn disabled(default_service_name: &str) -> Self {
+        Self {
+            default_service_name: default_service_name.to_owned(),
+            endpoint: None,
+            metric_interval: None,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+        }
+    }
+
+    /// Builds a config that exports to `endpoint`, whatever the environment
+    /// says; for tests and embedding.
+    pub fn with_endpoint(default_service_name: &str, endpoint: &str) -> Self {
+        Self {
+            endpoint: Some(endpoint.to_owned()),
+            ..Self::disabled(default_service_name)
+        }
+    }
+
+    /// Returns true when the environment names a service: a non-empty
+    /// `OTEL_SERVICE_NAME`, or a `service.name` entry in
+    /// `OTEL_RESOURCE_ATTRIBUTES`. The SDK's resource detectors read those,
+    /// so the default name must not override them.
+    pub(crate) fn environment_names_service() -> bool {
+        let named = std::env::var("OTEL_SERVICE_NAME").is_ok_and(|name| !name.trim().is_empty());
+        let in_attributes = std::env::var("OTEL_RESOURCE_ATTRIBUTES").is_ok_and(|attributes| {
+            attributes
+                .split(',')
+                .any(|entry| entry.trim_start().starts_with("service.name="))
+        });
+        named || in_attributes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disabled_has_no_endpoint() {
+        let config = TelemetryConfig::disabled("queuelab-user");
+        assert_eq!(config.endpoint, None);
+        assert_eq!(config.default_service_name, "queuelab-user");
+        assert_eq!(config.shutdown_timeout, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn with_endpoint_keeps_address() {
+        let config = TelemetryConfig::with_endpoint("queuelab-loadgen", "http://127.0.0.1:4317");
+        assert_eq!(config.endpoint.as_deref(), Some("http://127.0.0.1:4317"));
+        assert_eq!(config.default_service_name, "queuelab-loadgen");
+    }
+}
