@@ -5,7 +5,7 @@
 //!
 //! The test needs Docker, the base image script's tools and a few minutes, so
 //! it is ignored by default. `.ci/run` runs it with
-//! `cargo test -p queuelab --test compose -- --ignored` when `docker info`
+//! `cargo test --workspace --test compose -- --ignored` when `docker info`
 //! succeeds; without Docker it prints why it skips and passes.
 
 use std::path::{Path, PathBuf};
