@@ -1,7 +1,6 @@
 //! `loadgen`: sends open-loop Poisson gRPC traffic and reports end-to-end
 //! latency. The same flags are available as `queuelab load`.
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -17,14 +16,10 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    // Logs to stderr filtered by RUST_LOG, and exports a client span per
+    // request when OTEL_EXPORTER_OTLP_ENDPOINT is set; the guard flushes at
+    // the end of main.
+    let _telemetry = queuelab_telemetry::init("queuelab-loadgen");
 
     match queuelab_loadgen::execute(&cli.load) {
         Ok(report) => {

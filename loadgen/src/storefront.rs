@@ -5,10 +5,18 @@ use std::time::Duration;
 
 use queuelab_proto::v1::StorefrontRequest;
 use queuelab_proto::v1::storefront_client::StorefrontClient;
+use queuelab_telemetry::rpc::ClientCall;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use tonic::Request;
 use tonic::transport::Channel;
+use tracing::Instrument;
+
+/// Caller name in the client spans and metrics of the load generator.
+const CALLER: &str = "loadgen";
+
+/// The full gRPC method of every request.
+const METHOD: &str = "queuelab.v1.Storefront/HandleRequest";
 
 /// Number of distinct customer and product ids the requests draw from.
 ///
@@ -51,11 +59,19 @@ impl crate::SendRequest for StorefrontSender {
         request.set_timeout(timeout);
         self.next_request_id += 1;
 
+        // Each request starts a trace when export is on: its client span's
+        // context goes to the gateway as traceparent.
+        let call = ClientCall::start(CALLER, METHOD);
+        queuelab_telemetry::propagation::inject(call.span(), request.metadata_mut());
+        let span = call.span().clone();
+
         async move {
-            match client.handle_request(request).await {
+            let code = match client.handle_request(request).instrument(span).await {
                 Ok(_) => tonic::Code::Ok,
                 Err(status) => status.code(),
-            }
+            };
+            call.finish(CALLER, code);
+            code
         }
     }
 }

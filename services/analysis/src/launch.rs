@@ -28,6 +28,10 @@ pub struct AnalysisArgs {
 /// Serves the analysis service until SIGINT or SIGTERM; exits with 2 on a
 /// bad setting and 1 when serving fails.
 pub fn run(args: &AnalysisArgs) -> ExitCode {
+    // Exports metrics (and any spans) when OTEL_EXPORTER_OTLP_ENDPOINT is
+    // set; dropping the guard at return flushes them.
+    let _telemetry = queuelab_telemetry::init("queuelab-analysis");
+
     let config = match resolve(args) {
         Ok(config) => config,
         Err(message) => {
