@@ -5,7 +5,8 @@
 //! ratio: 1000, 300, 400, 300, 300 and 960 per second), for a bounded time.
 //! Downstream calls are not made: this measures the holding machinery only.
 //! Prints the error of realized minus drawn service time and the CPU time of
-//! the six station threads, read from /proc/self/task (Linux only).
+//! the six station threads and of the six threads that deliver their
+//! replies, read from /proc/self/task (Linux only).
 //!
 //! Run: `cargo bench -p queuelab-station --bench hold_accuracy -- [SECONDS]`
 //! (default 10 s, at most 120 s).
@@ -49,7 +50,8 @@ async fn run(length: Duration) {
     // The stations are kept until the CPU time is read: a station's thread
     // ends with its last handle.
     let mut stations = Vec::new();
-    let cpu_before = station_thread_cpu();
+    let cpu_before = thread_cpu("station-");
+    let replies_cpu_before = thread_cpu("replies-");
     let started = Instant::now();
 
     for (index, (name, servers, rate, arrival_rate)) in STATIONS.into_iter().enumerate() {
@@ -76,7 +78,8 @@ async fn run(length: Duration) {
         errors_ns.extend(feeder.await.expect("feeder task panicked"));
     }
     let elapsed = started.elapsed();
-    let cpu = station_thread_cpu().saturating_sub(cpu_before);
+    let cpu = thread_cpu("station-").saturating_sub(cpu_before);
+    let replies_cpu = thread_cpu("replies-").saturating_sub(replies_cpu_before);
     drop(stations);
 
     errors_ns.sort_unstable();
@@ -99,6 +102,11 @@ async fn run(length: Duration) {
         "station threads CPU: {:.2} s = {:.1} % of one core",
         cpu.as_secs_f64(),
         100.0 * cpu.as_secs_f64() / elapsed.as_secs_f64()
+    );
+    println!(
+        "reply threads CPU: {:.2} s = {:.1} % of one core",
+        replies_cpu.as_secs_f64(),
+        100.0 * replies_cpu.as_secs_f64() / elapsed.as_secs_f64()
     );
 }
 
@@ -133,9 +141,9 @@ async fn feed(station: Station, arrival_rate: f64, length: Duration, seed: u64) 
     errors
 }
 
-/// Sums user plus system CPU time of this process's threads named
-/// `station-*`, from /proc/self/task/*/stat (clock ticks of 10 ms).
-fn station_thread_cpu() -> Duration {
+/// Sums user plus system CPU time of this process's threads whose name
+/// starts with `prefix`, from /proc/self/task/*/stat (clock ticks of 10 ms).
+fn thread_cpu(prefix: &str) -> Duration {
     let ticks_per_s = 100.0;
     let mut ticks = 0_u64;
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
@@ -149,7 +157,7 @@ fn station_thread_cpu() -> Duration {
         let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
             continue;
         };
-        if !stat[open + 1..close].starts_with("station-") {
+        if !stat[open + 1..close].starts_with(prefix) {
             continue;
         }
         let fields: Vec<&str> = stat[close + 2..].split(' ').collect();

@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, Sender};
 use std::time::{Duration, Instant};
 
 use queuelab_proto::v1::WindowFigures;
@@ -19,7 +19,7 @@ use rand::rngs::StdRng;
 use tokio::sync::oneshot;
 use tonic::Code;
 
-use crate::precise_wait::{PreciseWait, Woken};
+use crate::precise_wait::{PreciseWait, Woken, raise_priority};
 use crate::sampler::ServiceSampler;
 use crate::window::WindowRecorder;
 
@@ -80,6 +80,22 @@ pub(crate) enum Record {
     },
 }
 
+/// A finished service on its way to the request task that waits for it.
+pub(crate) type Reply = (oneshot::Sender<Served>, Served);
+
+/// Hands finished services to their request tasks until the station thread
+/// ends. Waking an async task can block on the runtime's internal locks, so
+/// the station thread leaves that to this thread and keeps its own timing
+/// free of them.
+pub(crate) fn deliver_replies(replies: Receiver<Reply>) {
+    raise_priority();
+    for (request, served) in replies {
+        // The request task may be gone (its caller cancelled); its reply is
+        // then simply not sent.
+        let _ = request.send(served);
+    }
+}
+
 /// A request holding a server.
 #[derive(Debug)]
 struct Hold {
@@ -102,6 +118,8 @@ pub(crate) struct StationCore {
     /// arrival, this thread decrements it when a request leaves.
     pub(crate) present: Arc<AtomicU32>,
     pub(crate) recorder: WindowRecorder,
+    /// Finished services, for [`deliver_replies`].
+    pub(crate) replies: Sender<Reply>,
 }
 
 impl StationCore {
@@ -183,7 +201,7 @@ impl StationCore {
             let released = Instant::now();
             self.present.fetch_sub(1, Ordering::AcqRel);
             self.recorder
-                .record_service(hold.arrival.at, hold.acquired, released);
+                .record_service(hold.arrival.at, hold.acquired, released, hold.drawn);
 
             let served = Served {
                 waiting: hold.acquired - hold.arrival.at,
@@ -191,9 +209,7 @@ impl StationCore {
                 drawn: hold.drawn,
                 calls: self.draw_calls(),
             };
-            // The request task may be gone (its caller cancelled); its reply
-            // is then simply not sent.
-            let _ = hold.arrival.served.send(served);
+            let _ = self.replies.send((hold.arrival.served, served));
         }
     }
 

@@ -11,7 +11,7 @@ use rand::rngs::StdRng;
 use tokio::sync::oneshot;
 use tonic::Code;
 
-use crate::core::{Arrival, Command, Record, Served, StationCore};
+use crate::core::{Arrival, Command, Record, Served, StationCore, deliver_replies};
 use crate::error::{ConfigError, VisitError};
 use crate::sampler::{ServiceSampler, ServiceTimeDistribution};
 use crate::window::WindowRecorder;
@@ -96,6 +96,8 @@ struct Shared {
     spec: StationSpec,
     commands: Sender<Command>,
     records: Sender<Record>,
+    /// The station thread, unparked after each command.
+    thread: std::thread::Thread,
     present: Arc<AtomicU32>,
 }
 
@@ -127,6 +129,7 @@ impl Station {
 
         let (commands, command_receiver) = mpsc::channel();
         let (records, record_receiver) = mpsc::channel();
+        let (replies, reply_receiver) = mpsc::channel();
         let present = Arc::new(AtomicU32::new(0));
         let targets: Vec<String> = spec.calls.iter().map(|call| call.to.clone()).collect();
         let core = StationCore {
@@ -138,21 +141,28 @@ impl Station {
             call_probabilities: spec.calls.iter().map(|call| call.probability).collect(),
             present: Arc::clone(&present),
             recorder: WindowRecorder::new(&spec.name, spec.servers, &targets),
+            replies,
         };
 
+        let thread_error = |source| ConfigError::Thread {
+            station: spec.name.clone(),
+            source,
+        };
         std::thread::Builder::new()
+            .name(format!("replies-{}", spec.name))
+            .spawn(move || deliver_replies(reply_receiver))
+            .map_err(thread_error)?;
+        let station_thread = std::thread::Builder::new()
             .name(format!("station-{}", spec.name))
             .spawn(move || core.run())
-            .map_err(|source| ConfigError::Thread {
-                station: spec.name.clone(),
-                source,
-            })?;
+            .map_err(thread_error)?;
 
         Ok(Self {
             shared: Arc::new(Shared {
                 spec,
                 commands,
                 records,
+                thread: station_thread.thread().clone(),
                 present,
             }),
         })
@@ -195,7 +205,7 @@ impl Station {
             deadline,
             served,
         });
-        if self.shared.commands.send(command).is_err() {
+        if self.send_command(command).is_err() {
             self.shared.present.fetch_sub(1, Ordering::AcqRel);
             return Err(self.stopped());
         }
@@ -238,6 +248,13 @@ impl Station {
         })
     }
 
+    /// Sends a command and wakes the station thread, which sleeps parked.
+    fn send_command(&self, command: Command) -> Result<(), mpsc::SendError<Command>> {
+        self.shared.commands.send(command)?;
+        self.shared.thread.unpark();
+        Ok(())
+    }
+
     fn stopped(&self) -> VisitError {
         VisitError::Stopped {
             station: self.name().to_owned(),
@@ -265,9 +282,7 @@ impl Station {
     pub async fn start_window(&self, id: u64) -> bool {
         let (done, receiver) = oneshot::channel();
         if self
-            .shared
-            .commands
-            .send(Command::StartWindow { id, done })
+            .send_command(Command::StartWindow { id, done })
             .is_err()
         {
             return false;
@@ -279,10 +294,7 @@ impl Station {
     /// window is open.
     pub async fn end_window(&self) -> Option<WindowFigures> {
         let (figures, receiver) = oneshot::channel();
-        self.shared
-            .commands
-            .send(Command::EndWindow { figures })
-            .ok()?;
+        self.send_command(Command::EndWindow { figures }).ok()?;
         receiver.await.ok().flatten()
     }
 
@@ -290,10 +302,7 @@ impl Station {
     /// one, or `None` when no window was ever started.
     pub async fn current_window(&self) -> Option<WindowFigures> {
         let (figures, receiver) = oneshot::channel();
-        self.shared
-            .commands
-            .send(Command::GetWindow { figures })
-            .ok()?;
+        self.send_command(Command::GetWindow { figures }).ok()?;
         receiver.await.ok().flatten()
     }
 }

@@ -64,6 +64,7 @@ struct Figures {
     service_ns: Histogram<u64>,
     sojourn_ns: Histogram<u64>,
     handling_ns: Histogram<u64>,
+    hold_lateness_ns: Histogram<u64>,
     calls: Vec<CallFigures>,
 }
 
@@ -80,6 +81,7 @@ impl Figures {
             service_ns: new_histogram(),
             sojourn_ns: new_histogram(),
             handling_ns: new_histogram(),
+            hold_lateness_ns: new_histogram(),
             calls: call_targets
                 .iter()
                 .map(|to| CallFigures {
@@ -103,6 +105,7 @@ impl Figures {
         self.service_ns.reset();
         self.sojourn_ns.reset();
         self.handling_ns.reset();
+        self.hold_lateness_ns.reset();
         for call in &mut self.calls {
             call.latency_ns.reset();
             call.statuses.clear();
@@ -220,6 +223,7 @@ impl WindowRecorder {
             service_time_ns: serialize(&figures.service_ns),
             sojourn_time_ns: serialize(&figures.sojourn_ns),
             handling_time_ns: serialize(&figures.handling_ns),
+            hold_lateness_ns: serialize(&figures.hold_lateness_ns),
             calls: figures
                 .calls
                 .iter()
@@ -253,12 +257,14 @@ impl WindowRecorder {
     }
 
     /// Records a service that ended at `released`: its waiting, service and
-    /// sojourn time, and the part of its hold that lies inside the window.
+    /// sojourn time, how much longer than `drawn` it took, and the part of
+    /// its hold that lies inside the window.
     pub(crate) fn record_service(
         &mut self,
         arrival: Instant,
         acquired: Instant,
         released: Instant,
+        drawn: Duration,
     ) {
         let Some(start) = self.open_since() else {
             return;
@@ -269,6 +275,8 @@ impl WindowRecorder {
         record(&mut figures.waiting_ns, acquired - arrival);
         record(&mut figures.service_ns, released - acquired);
         record(&mut figures.sojourn_ns, released - arrival);
+        let lateness = (released - acquired).saturating_sub(drawn);
+        record(&mut figures.hold_lateness_ns, lateness);
     }
 
     /// Records a reply; the handling time only when the reply is OK.
@@ -349,7 +357,7 @@ mod tests {
         recorder.record_arrival();
         let acquired = t0 + Duration::from_millis(1);
         let released = t0 + Duration::from_millis(3);
-        recorder.record_service(t0, acquired, released);
+        recorder.record_service(t0, acquired, released, Duration::from_micros(1_990));
 
         // A second hold started at 4 ms is still running when the window ends at 10 ms.
         let end = t0 + Duration::from_millis(10);
@@ -370,6 +378,9 @@ mod tests {
         assert!(service.equivalent(service.max(), 2_000_000));
         let sojourn = decode(&figures.sojourn_time_ns);
         assert!(sojourn.equivalent(sojourn.max(), 3_000_000));
+        // The hold took 2 ms against 1.99 ms drawn: 10 µs late.
+        let lateness = decode(&figures.hold_lateness_ns);
+        assert!(lateness.equivalent(lateness.max(), 10_000));
     }
 
     #[test]
