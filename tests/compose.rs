@@ -295,6 +295,38 @@ fn station_completions(report: &Value, station: &str) -> u64 {
     entry["counts"]["completions"].as_u64().unwrap_or(0)
 }
 
+/// Returns the report's call edges as (from, to) with their calls and failed calls.
+fn call_edges(report: &Value) -> Vec<((String, String), (u64, u64))> {
+    let edges = report["transport_overhead"]["calls"]
+        .as_array()
+        .expect("report lists call edges");
+    edges
+        .iter()
+        .map(|edge| {
+            let from = edge["from"].as_str().expect("edge has a caller").to_owned();
+            let to = edge["to"].as_str().expect("edge has a callee").to_owned();
+            let calls = edge["calls"].as_u64().expect("edge counts its calls");
+            let failed = edge["failed"].as_u64().expect("edge counts its failures");
+            ((from, to), (calls, failed))
+        })
+        .collect()
+}
+
+/// Asserts that the edge `from` -> `to` made calls and that at most 1 % failed.
+fn assert_edge_succeeds(report: &Value, from: &str, to: &str) {
+    let edges = call_edges(report);
+    let (calls, failed) = edges
+        .iter()
+        .find(|((caller, callee), _)| caller == from && callee == to)
+        .map(|(_, counts)| *counts)
+        .unwrap_or_else(|| panic!("report has no call edge {from} -> {to}"));
+    assert!(calls > 0, "{from} -> {to} made no calls");
+    assert!(
+        failed * 100 <= calls,
+        "{failed} of {calls} calls {from} -> {to} failed"
+    );
+}
+
 #[test]
 #[ignore = "needs Docker and takes a few minutes; .ci/run runs it when `docker info` succeeds"]
 fn compose_stack_survives_payment_outage() {
@@ -350,6 +382,19 @@ fn compose_stack_survives_payment_outage() {
             "station {station} completed no visit"
         );
     }
+    let all_edges = [
+        ("api-gateway", "user"),
+        ("api-gateway", "product"),
+        ("api-gateway", "order"),
+        ("user", "database"),
+        ("product", "database"),
+        ("order", "payment"),
+        ("order", "database"),
+        ("payment", "database"),
+    ];
+    for (from, to) in all_edges {
+        assert_edge_succeeds(&healthy, from, to);
+    }
 
     // Run 2, payment stopped: every order calls payment, so the orders (30 %
     // of requests at the gateway) fail and the user and product requests
@@ -375,6 +420,14 @@ fn compose_stack_survives_payment_outage() {
         (0.15..=0.45).contains(&failed_share),
         "{failed} of {sent} requests failed; about 30 % (the orders) should"
     );
+    for (from, to) in [
+        ("api-gateway", "user"),
+        ("api-gateway", "product"),
+        ("user", "database"),
+        ("product", "database"),
+    ] {
+        assert_edge_succeeds(&outage, from, to);
+    }
     let errors = outage["counts"]["errors"]
         .as_object()
         .expect("counts.errors is a map");
@@ -409,6 +462,7 @@ fn compose_stack_survives_payment_outage() {
         completed * 100 >= sent * 95,
         "only {completed} of {sent} requests completed after the restart"
     );
+    assert_edge_succeeds(&recovered, "order", "payment");
 }
 
 #[test]
