@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the six services as separate release processes on 127.0.0.1:51051-51056,
 # drives the gateway at the reference rate with `queuelab load`, and prints each
-# service's resident memory (VmRSS) and CPU time, with the share of its station
-# thread (the timing work), sampled every 10 s.
+# service's resident memory (VmRSS) and CPU time, with the shares of its station
+# thread (queue and timed holds) and of its reply thread (waking the request
+# tasks), in seconds, sampled every 10 s.
 #
 # Usage, from the workspace root:
 #   cargo build --release -p api-gateway -p user -p product -p order -p payment -p database
@@ -38,18 +39,22 @@ sleep 2
 
 ticks_per_s=$(getconf CLK_TCK)
 sample() {
-    printf '%-12s %10s %12s %14s\n' station rss_kib cpu_s station_thread_cpu_s
+    printf '%-12s %10s %12s %14s %14s\n' station rss_kib cpu_s station_thread replies_thread
     for index in "${!names[@]}"; do
         pid=${pids[$index]}
         rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
         cpu=$(awk -v t="$ticks_per_s" '{printf "%.2f", ($14 + $15) / t}' "/proc/$pid/stat")
         station=0
+        replies=0
         for task in /proc/"$pid"/task/*; do
+            task_cpu=$(awk -v t="$ticks_per_s" '{printf "%.2f", ($14 + $15) / t}' "$task/stat")
             if grep -q '^station-' "$task/comm"; then
-                station=$(awk -v t="$ticks_per_s" '{printf "%.2f", ($14 + $15) / t}' "$task/stat")
+                station=$task_cpu
+            elif grep -q '^replies-' "$task/comm"; then
+                replies=$task_cpu
             fi
         done
-        printf '%-12s %10s %12s %14s\n' "${names[$index]}" "$rss" "$cpu" "$station"
+        printf '%-12s %10s %12s %14s %14s\n' "${names[$index]}" "$rss" "$cpu" "$station" "$replies"
     done
 }
 

@@ -61,8 +61,8 @@ impl PreciseWait {
     /// Returns the current sleep margin: sleeps end this long before the
     /// deadline and the rest is spun. The margin is the average oversleep
     /// plus twice its average deviation plus 3 µs. In the hold-accuracy
-    /// bench, dropping the deviation term saved a third of the station
-    /// threads' CPU but raised the p99 hold error from about 40 to 70 µs.
+    /// bench, dropping the deviation term cut the station threads' CPU by a
+    /// third but raised the p99 hold error from about 40 to 70 µs.
     pub(crate) fn margin(&self) -> Duration {
         let margin_ns = self.oversleep_ns + 2.0 * self.oversleep_deviation_ns + 3_000.0;
         let margin = Duration::from_nanos(margin_ns as u64);
