@@ -15,7 +15,7 @@ set -euo pipefail
 rate=${1:-1000}
 seconds=${2:-30}
 if (( seconds > 300 )); then
-    echo "error: at most 300 s, got $seconds" >&2
+    echo "error: SECONDS must be at most 300, got $seconds" >&2
     exit 2
 fi
 
