@@ -119,7 +119,13 @@ pub fn init_with(config: &TelemetryConfig) -> Guard {
         }
     };
 
-    let layer = tracing_opentelemetry::layer().with_tracer(pipeline.tracer());
+    // Source locations, thread ids and busy/idle times cost time on every
+    // span and say nothing about queueing, so they stay off.
+    let layer = tracing_opentelemetry::layer()
+        .with_tracer(pipeline.tracer())
+        .with_location(false)
+        .with_threads(false)
+        .with_tracked_inactivity(false);
     if let Err(error) = subscriber::set_otel_layer(Box::new(layer)) {
         tracing::warn!(%error, "telemetry export is off");
         return Guard::inactive();
