@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Deserializer;
+use queuelab_proto::v1::order_service_client::OrderServiceClient;
 use queuelab_proto::v1::payment_service_client::PaymentServiceClient;
 use queuelab_proto::v1::station_stats_client::StationStatsClient;
 use queuelab_proto::v1::storefront_client::StorefrontClient;
 use queuelab_proto::v1::{
-    ChargeRequest, EndWindowRequest, StartWindowRequest, StorefrontRequest, WindowFigures,
+    ChargeRequest, EndWindowRequest, PlaceOrderRequest, StartWindowRequest, StorefrontRequest,
+    WindowFigures,
 };
 use queuelab_station::launch::{ServiceConfig, Shutdown};
 use queuelab_station::names;
@@ -447,4 +449,97 @@ async fn stopped_downstream_fails_only_calls_needing_it() {
         .find(|status| status.code == Code::Unavailable as i32)
         .map_or(0, |status| status.count);
     assert_eq!(unavailable_count as usize, order_visits);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deadline_passes_along_slow_calls() {
+    let _guard = ONE_MESH_AT_A_TIME.lock().await;
+
+    // Order calls payment on every visit, and payment's one server holds
+    // each request for exactly 500 ms.
+    let text = r#"
+        [[arrival]]
+        station = "order"
+        rate = 1.0
+
+        [[station]]
+        name = "order"
+        servers = 2
+        service_rate = 1000.0
+
+        [[station]]
+        name = "payment"
+        servers = 1
+        service_rate = 2.0
+        distribution = "deterministic"
+
+        [[call]]
+        from = "order"
+        to = "payment"
+        probability = 1.0
+    "#;
+    let topology = Topology::from_toml_str(text, "deadline test").unwrap();
+    let mesh = TestMesh::start(&topology, 5).await;
+    mesh.start_windows().await;
+
+    // Three orders with a 200 ms deadline: the first holds payment's server
+    // past it, the other two wait behind it.
+    let client = OrderServiceClient::connect(mesh.address(names::ORDER))
+        .await
+        .unwrap();
+    let mut orders = Vec::new();
+    for order_id in 0..3 {
+        let mut client = client.clone();
+        orders.push(tokio::spawn(async move {
+            let mut request = Request::new(PlaceOrderRequest {
+                order_id,
+                user_id: 1,
+                product_id: 2,
+                quantity: 1,
+            });
+            request.set_timeout(Duration::from_millis(200));
+            let reply = tokio::time::timeout(REQUEST_TIMEOUT, client.place_order(request)).await;
+            reply
+                .expect("the order did not fail within 10 s")
+                .map(|_| ())
+        }));
+    }
+    // The client sees DEADLINE_EXCEEDED from the order station, or its own
+    // tonic channel's timer expiring first (CANCELLED, "Timeout expired")
+    // when the reply is a few milliseconds late on a busy machine.
+    for order in orders {
+        let status = order.await.unwrap().unwrap_err();
+        let client_timer_expired =
+            status.code() == Code::Cancelled && status.message() == "Timeout expired";
+        assert!(
+            status.code() == Code::DeadlineExceeded || client_timer_expired,
+            "{status:?}"
+        );
+    }
+
+    // Once the first charge ends at 500 ms, payment drops the two expired
+    // requests from its queue.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let figures = mesh.end_windows().await;
+    let payment = &figures[names::PAYMENT];
+    assert_eq!(payment.arrivals, 3);
+    assert_eq!(payment.completions, 1);
+    assert_eq!(payment.deadline_drops, 2);
+
+    // The order station replied DEADLINE_EXCEEDED to all three, because its
+    // call to payment timed out.
+    let order = &figures[names::ORDER];
+    let deadline_replies = order
+        .replies
+        .iter()
+        .find(|status| status.code == Code::DeadlineExceeded as i32)
+        .map_or(0, |status| status.count);
+    assert_eq!(deadline_replies, 3, "replies: {:?}", order.replies);
+    let payment_call = &order.calls[0];
+    let timed_out = payment_call
+        .statuses
+        .iter()
+        .find(|status| status.code == Code::DeadlineExceeded as i32)
+        .map_or(0, |status| status.count);
+    assert_eq!(timed_out, 3, "statuses: {:?}", payment_call.statuses);
 }

@@ -119,7 +119,7 @@ impl Downstream {
         let call = self.send(peer, key, timeout);
         let call = tokio::time::timeout(timeout, call).instrument(client_call.span().clone());
         let result = match call.await {
-            Ok(result) => result,
+            Ok(result) => result.map_err(deadline_status),
             Err(_) => Err(Status::deadline_exceeded(format!(
                 "timed out after {} ms",
                 timeout.as_millis()
@@ -253,6 +253,19 @@ impl Downstream {
             }
         }
         Ok(())
+    }
+}
+
+/// Reports a callee's expired grpc-timeout as DEADLINE_EXCEEDED.
+///
+/// tonic 0.14's server replies CANCELLED with the message "Timeout expired"
+/// when its own grpc-timeout timer fires before the handler replies, though
+/// the deadline, not the caller, ended the call.
+fn deadline_status(status: Status) -> Status {
+    if status.code() == tonic::Code::Cancelled && status.message() == "Timeout expired" {
+        Status::deadline_exceeded("the callee's grpc-timeout passed before it replied")
+    } else {
+        status
     }
 }
 
