@@ -2,10 +2,11 @@
 //!
 //! Each station runs one OS thread that owns its queue, its servers, its
 //! random-number generator and its [`WindowRecorder`]. Request tasks talk to
-//! it over a channel. Because one thread starts and ends every service, a
+//! it over channels. Because one thread starts and ends every service, a
 //! server passes to the next waiting request at the instant it is released,
 //! and service times are timed by [`PreciseWait`] rather than by the async
-//! runtime's millisecond timer.
+//! runtime's millisecond timer. A second thread per station hands finished
+//! services back to the request tasks (see [`deliver_replies`]).
 
 use std::collections::VecDeque;
 use std::sync::Arc;

@@ -9,7 +9,8 @@
 //! - [`config`]: a station's settings from the topology;
 //! - [`launch`]: the flags every service binary shares;
 //! - [`station`]: the [`Station`] handle and its [`StationSpec`];
-//! - `core`: the station thread that owns the queue, servers and figures;
+//! - `core`: the station thread that owns the queue, servers and figures,
+//!   and the reply thread that wakes the request tasks;
 //! - `precise_wait`: microsecond-accurate holds (lowered timer slack plus a
 //!   short spin);
 //! - `window`: the figures of one measurement window, in HdrHistograms;
@@ -21,9 +22,10 @@
 //! - [`supervisor`]: running a mesh's stations as child processes;
 //! - [`names`]: the station names and their reference addresses.
 //!
-//! A host agent that samples CPU, memory and I/O can be served next to a
-//! station by adding its service to the [`tonic::service::Routes`] passed to
-//! [`server::serve`].
+//! [`server::serve`] also starts a host agent (`queuelab-agent`) that samples
+//! the process's CPU, memory and I/O; its report of each window travels with
+//! the window figures. Further gRPC services can be served next to a station
+//! by adding them to the [`tonic::service::Routes`] passed to it.
 
 #![warn(missing_docs)]
 
