@@ -7,13 +7,14 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Deserializer;
+use queuelab_proto::v1::database_client::DatabaseClient;
 use queuelab_proto::v1::order_service_client::OrderServiceClient;
 use queuelab_proto::v1::payment_service_client::PaymentServiceClient;
 use queuelab_proto::v1::station_stats_client::StationStatsClient;
 use queuelab_proto::v1::storefront_client::StorefrontClient;
 use queuelab_proto::v1::{
-    ChargeRequest, EndWindowRequest, PlaceOrderRequest, StartWindowRequest, StorefrontRequest,
-    WindowFigures,
+    ChargeRequest, EndWindowRequest, PlaceOrderRequest, ReadRowRequest, StartWindowRequest,
+    StorefrontRequest, WindowFigures,
 };
 use queuelab_station::launch::{ServiceConfig, Shutdown};
 use queuelab_station::names;
@@ -542,4 +543,83 @@ async fn deadline_passes_along_slow_calls() {
         .find(|status| status.code == Code::DeadlineExceeded as i32)
         .map_or(0, |status| status.count);
     assert_eq!(timed_out, 3, "statuses: {:?}", payment_call.statuses);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_requests_get_clear_statuses() {
+    let _guard = ONE_MESH_AT_A_TIME.lock().await;
+    let topology = Topology::reference();
+    let mesh = TestMesh::start(&topology, 9).await;
+
+    let mut gateway = StorefrontClient::connect(mesh.address(names::API_GATEWAY))
+        .await
+        .unwrap();
+    let oversized = StorefrontRequest {
+        request_id: 1,
+        customer_id: 1,
+        product_id: 1,
+        body: vec![0; 5000],
+    };
+    let status = gateway.handle_request(oversized).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(
+        status.message().contains("5000-byte body"),
+        "{}",
+        status.message()
+    );
+
+    let mut order = OrderServiceClient::connect(mesh.address(names::ORDER))
+        .await
+        .unwrap();
+    let no_quantity = PlaceOrderRequest {
+        order_id: 7,
+        user_id: 1,
+        product_id: 1,
+        quantity: 0,
+    };
+    let status = order.place_order(no_quantity).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(
+        status.message().contains("quantity 0"),
+        "{}",
+        status.message()
+    );
+
+    let mut payment = PaymentServiceClient::connect(mesh.address(names::PAYMENT))
+        .await
+        .unwrap();
+    let free = ChargeRequest {
+        payment_id: 3,
+        order_id: 3,
+        amount_cents: 0,
+    };
+    let status = payment.charge(free).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+
+    let mut database = DatabaseClient::connect(mesh.address(names::DATABASE))
+        .await
+        .unwrap();
+    let unknown_table = ReadRowRequest {
+        table: "carts".to_owned(),
+        key: 1,
+    };
+    let status = database.read_row(unknown_table).await.unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    assert!(
+        status.message().contains("\"carts\""),
+        "{}",
+        status.message()
+    );
+
+    // A seeded row reads back: the value of row k is the little-endian bytes of k.
+    let row = database
+        .read_row(ReadRowRequest {
+            table: "users".to_owned(),
+            key: 42,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(row.found);
+    assert_eq!(row.value, 42_u64.to_le_bytes().to_vec());
 }
