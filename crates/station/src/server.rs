@@ -61,8 +61,9 @@ pub async fn bind(station: &str, address: SocketAddr) -> Result<TcpListener, Ser
 ///
 /// On shutdown the health status turns to NOT_SERVING, the listener stops
 /// accepting, and the call returns once every request in flight has replied.
-/// Further services (a host agent, for example) can be added to `domain`
-/// with [`Routes::add_service`] before the call.
+/// The call also starts the process's host agent, whose report of each
+/// window goes into the window figures. Further gRPC services can be added
+/// to `domain` with [`Routes::add_service`] before the call.
 ///
 /// # Errors
 /// [`ServeError::Transport`] when the server fails.
