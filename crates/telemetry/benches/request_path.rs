@@ -3,7 +3,8 @@
 //!
 //! - `server`: one request through [`ServerLayer`] around a handler that
 //!   records a visit's waiting, service and sojourn times, as a station's
-//!   handler does; `bare` is the same handler without the layer.
+//!   handler does.
+//! - `bare`: the same handler without the layer.
 //! - `client`: [`ClientCall::start`], `traceparent` injection into gRPC
 //!   metadata, and [`ClientCall::finish`], as a downstream call does.
 //!
@@ -135,7 +136,7 @@ fn request_path(criterion: &mut Criterion) {
     queuelab_telemetry::init_logging();
     bench_paths(criterion, &runtime, "off");
 
-    // The sink runs on its own runtime so that it answers while the bench
+    // The sink runs on its own runtime so that it replies while the bench
     // thread is busy.
     let sink_runtime = Arc::new(
         tokio::runtime::Builder::new_multi_thread()

@@ -15,7 +15,8 @@ pub const SDK_DISABLED_VAR: &str = "OTEL_SDK_DISABLED";
 /// metrics, so that a process whose collector is down still exits promptly.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// What to export and where.
+/// Export settings: the default service name, the collector endpoint and
+/// the timings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TelemetryConfig {
     /// `service.name` used unless `OTEL_SERVICE_NAME` or a `service.name`
@@ -60,8 +61,8 @@ impl TelemetryConfig {
         }
     }
 
-    /// Builds a config that exports to `endpoint`, whatever the environment
-    /// says; for tests and embedding.
+    /// Builds a config that exports to `endpoint` and ignores
+    /// [`ENDPOINT_VAR`] and [`SDK_DISABLED_VAR`]; for tests and embedding.
     pub fn with_endpoint(default_service_name: &str, endpoint: &str) -> Self {
         Self {
             endpoint: Some(endpoint.to_owned()),

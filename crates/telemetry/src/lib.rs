@@ -3,8 +3,8 @@
 //!
 //! Call [`init`] once at the start of a service with its default
 //! `service.name` and keep the returned [`Guard`] until the end. Export runs
-//! only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (and `OTEL_SDK_DISABLED` is
-//! not `true`); otherwise no exporter is built and the instrumented request
+//! only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set and `OTEL_SDK_DISABLED` is
+//! not `true`. Otherwise no exporter is built, and the instrumented request
 //! paths check one flag and go on.
 //!
 //! Modules:
@@ -120,7 +120,7 @@ pub fn init_with(config: &TelemetryConfig) -> Guard {
     };
 
     // Source locations, thread ids and busy/idle times cost time on every
-    // span and say nothing about queueing, so they stay off.
+    // span and carry nothing about queueing, so they stay off.
     let layer = tracing_opentelemetry::layer()
         .with_tracer(pipeline.tracer())
         .with_location(false)

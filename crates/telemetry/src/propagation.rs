@@ -37,8 +37,8 @@ pub fn set_remote_parent(span: &tracing::Span, headers: &http::HeaderMap) {
         return;
     }
     let parent = extract_context(headers);
-    // The span was just created and nothing has read its context yet, so
-    // setting the parent cannot fail for a reason the caller could act on.
+    // The span is new, so nothing has started it yet. set_parent then fails
+    // only for a disabled span, which is checked above.
     let _ = span.set_parent(parent);
 }
 
@@ -47,8 +47,8 @@ pub fn inject_context(context: &Context, headers: &mut http::HeaderMap) {
     TraceContextPropagator::new().inject_context(context, &mut HeaderInjector(headers));
 }
 
-/// Reads a W3C trace context from `headers`; the result holds no span when
-/// the headers carry none.
+/// Reads a W3C trace context from `headers`. The result contains no span
+/// when the headers carry none.
 pub fn extract_context(headers: &http::HeaderMap) -> Context {
     TraceContextPropagator::new().extract(&HeaderExtractor(headers))
 }

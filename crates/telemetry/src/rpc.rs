@@ -125,7 +125,7 @@ where
 /// Opens the server span of one request to `method` at `station`.
 fn server_span(station: &str, method: &str) -> tracing::Span {
     tracing::info_span!(
-        target: "queuelab_telemetry",
+        target: crate::subscriber::RPC_SPAN_TARGET,
         "grpc.server",
         otel.name = method,
         otel.kind = "server",
@@ -186,7 +186,7 @@ impl ClientCall {
             };
         }
         let span = tracing::info_span!(
-            target: "queuelab_telemetry",
+            target: crate::subscriber::RPC_SPAN_TARGET,
             "grpc.client",
             otel.name = method,
             otel.kind = "client",

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tracing::Event;
 use tracing::span::{Attributes, Id, Record};
 use tracing_subscriber::Layer;
+use tracing_subscriber::filter::{FilterExt, filter_fn};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::registry::Registry;
@@ -31,9 +32,15 @@ static OTEL_LAYER: OnceLock<BoxedLayer> = OnceLock::new();
 /// part of it.
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 
+/// Target of the RPC spans of [`crate::rpc`]. The OpenTelemetry layer
+/// receives them whatever the `RUST_LOG` level, so that a quieter level (the
+/// demo runs its children with `warn`) keeps the traces.
+pub(crate) const RPC_SPAN_TARGET: &str = "queuelab_telemetry";
+
 /// Installs the global subscriber: fmt to stderr (ANSI colours only on a
 /// terminal), filtered by `RUST_LOG` (default `info`), with an empty slot
-/// for the OpenTelemetry layer.
+/// for the OpenTelemetry layer. The slot receives what `RUST_LOG` enables
+/// plus the RPC spans.
 ///
 /// Returns false when another subscriber was already installed, in which
 /// case logs go to that one and spans cannot be exported. Calling it again
@@ -43,15 +50,17 @@ pub fn init_logging() -> bool {
         return true;
     }
 
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let log_filter = || {
+        tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+    };
+    let rpc_spans = filter_fn(|metadata| metadata.target() == RPC_SPAN_TARGET);
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal());
     let installed = tracing_subscriber::registry()
-        .with(OtelSlot)
-        .with(filter)
-        .with(fmt)
+        .with(OtelSlot.with_filter(log_filter().or(rpc_spans)))
+        .with(fmt.with_filter(log_filter()))
         .try_init()
         .is_ok();
 
@@ -74,8 +83,8 @@ pub(crate) fn set_otel_layer(layer: BoxedLayer) -> Result<(), SlotError> {
     OTEL_LAYER.set(layer).map_err(|_| SlotError::AlreadySet)?;
 
     // Callsites registered before the layer arrived cached their interest.
-    // The slot always reports interest, so the cache holds the filter's
-    // verdict alone and needs no rebuild.
+    // The slot's filter is fixed at install time and does not depend on the
+    // layer inside, so the cache needs no rebuild.
     Ok(())
 }
 
