@@ -66,7 +66,11 @@ pub fn compare(
             .collect();
         let (mean, stdev) = weighted_overhead(&callers)
             .unwrap_or((overhead.mean_per_call, overhead.stdev_per_call));
-        network.set_transport_overhead_distribution(index, mean, overhead_shape(mean, stdev))?;
+        // A visit pays the station's dispatch delay once, like a call's
+        // overhead, so it joins the overhead's mean.
+        let dispatch = measured(&station.name).map_or(0.0, dispatch_delay_s);
+        let total = mean + dispatch;
+        network.set_transport_overhead_distribution(index, total, overhead_shape(total, stdev))?;
     }
     let options = ResponseOptions {
         spectrum_levels: spectrum_levels(),
@@ -115,19 +119,38 @@ fn compare_station(
     missing_reason: Option<String>,
     prediction: &queuelab_engine::StationPrediction,
 ) -> StationComparison {
+    // The runtime's measured dispatch delay shifts the model's waiting and
+    // sojourn times by a constant, quantiles included.
+    let dispatch = measurement.map_or(0.0, dispatch_delay_s);
+    let shift = |quantiles: Quantiles| Quantiles {
+        p50: quantiles.p50 + dispatch,
+        p90: quantiles.p90 + dispatch,
+        p95: quantiles.p95 + dispatch,
+        p99: quantiles.p99 + dispatch,
+        p99_9: quantiles.p99_9 + dispatch,
+    };
     let predicted = prediction
         .mean_sojourn_time
         .map(|mean_sojourn_time| StationFigures {
             arrival_rate: prediction.arrival_rate,
             utilization: prediction.utilization,
-            mean_waiting_time: prediction.mean_waiting_time.unwrap_or(f64::NAN),
-            mean_sojourn_time,
-            sojourn_time: prediction
-                .sojourn_time
-                .unwrap_or_else(|| Quantiles::from_fn(|_| f64::NAN)),
+            mean_waiting_time: prediction.mean_waiting_time.unwrap_or(f64::NAN) + dispatch,
+            mean_sojourn_time: mean_sojourn_time + dispatch,
+            sojourn_time: shift(
+                prediction
+                    .sojourn_time
+                    .unwrap_or_else(|| Quantiles::from_fn(|_| f64::NAN)),
+            ),
             mean_service_time: 1.0 / prediction.service_rate,
             service_time_scv: scv_of(&prediction.distribution),
-            sojourn_time_spectrum: prediction.sojourn_time_spectrum.clone(),
+            sojourn_time_spectrum: prediction
+                .sojourn_time_spectrum
+                .iter()
+                .map(|point| QuantilePoint {
+                    level: point.level,
+                    seconds: point.seconds + dispatch,
+                })
+                .collect(),
         });
     let measured = measurement.map(measured_figures);
     let relative_error = match (&measured, &predicted) {
@@ -154,6 +177,7 @@ fn compare_station(
         } else {
             Some(missing_reason.unwrap_or_else(|| "the station sent no figures".to_owned()))
         },
+        dispatch_delay: measurement.map(dispatch_delay_s),
         counts: measurement.map(|m| StationCounts {
             window_length: m.window_length_s,
             arrivals: m.arrivals,
@@ -177,6 +201,15 @@ fn scv_of(label: &str) -> f64 {
             .and_then(|rest| rest.strip_suffix(')'))
             .and_then(|value| value.parse().ok())
             .unwrap_or(f64::NAN),
+    }
+}
+
+/// Returns the station's mean dispatch delay in seconds, 0 when it reports none.
+fn dispatch_delay_s(measurement: &StationMeasurement) -> f64 {
+    if measurement.dispatch_delay_ns.is_empty() {
+        0.0
+    } else {
+        mean_s(&measurement.dispatch_delay_ns)
     }
 }
 
@@ -391,6 +424,10 @@ fn assumptions(topology: &Topology) -> Vec<String> {
          measured callers, as for the load generator's call into the entry)"
             .to_owned(),
         "end-to-end quantiles are those of the random sum of sojourn times over the call tree".to_owned(),
+        "each predicted waiting and sojourn time includes the station's measured mean dispatch delay \
+         (arrival to the station thread taking the request in), a constant of the emulation that an \
+         M/M/c queue does not have"
+            .to_owned(),
     ];
     if topology
         .stations

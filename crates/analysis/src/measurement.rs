@@ -91,6 +91,10 @@ pub struct StationMeasurement {
     pub sojourn_time_ns: Histogram<u64>,
     /// Arrival to reply.
     pub handling_time_ns: Histogram<u64>,
+    /// Arrival to the station taking the request into its queue: the
+    /// runtime's dispatch delay, inside the waiting time; empty when the
+    /// station does not report it.
+    pub dispatch_delay_ns: Histogram<u64>,
     /// Caller-side figures of each outgoing call.
     pub calls: Vec<CallMeasurement>,
     /// The station's own CPU, memory and I/O report, if its agent sent one.

@@ -68,6 +68,10 @@ pub struct StationComparison {
     pub predicted: Option<StationFigures>,
     /// (measured − predicted) / predicted for each figure.
     pub relative_error: Option<StationErrors>,
+    /// Mean dispatch delay the station measured, seconds: arrival to its
+    /// thread taking the request in. The predicted waiting and sojourn times
+    /// include it.
+    pub dispatch_delay: Option<f64>,
     /// The station's own counts over its window, when measured.
     pub counts: Option<StationCounts>,
 }

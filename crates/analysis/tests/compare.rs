@@ -61,6 +61,7 @@ fn window() -> (LoadMeasurement, Vec<StationInput>) {
                 service_time_ns: constant((1e9 / rate) as u64, arrivals),
                 sojourn_time_ns: constant(sojourn, arrivals),
                 handling_time_ns: constant(500_000, arrivals),
+                dispatch_delay_ns: Histogram::new(3).unwrap(),
                 calls,
                 agent: None,
             }))
@@ -306,4 +307,23 @@ fn overhead_spread_from_variances() {
     for call in constant_calls {
         assert!(call.overhead_stdev < 1e-6, "{call:?}");
     }
+}
+
+#[test]
+fn dispatch_delay_shifts_prediction() {
+    let (load, mut stations) = window();
+    let StationInput::Measured(payment) = &mut stations[4] else {
+        unreachable!()
+    };
+    payment.dispatch_delay_ns = constant(20_000, 3000);
+    let report = compare(&Topology::reference(), "reference", &load, &stations).unwrap();
+
+    // Payment: W = 1/500 s plus the 20 µs dispatch delay; p99 = ln(100)/500 s plus 20 µs.
+    let payment = &report.stations[4];
+    let predicted = payment.predicted.as_ref().unwrap();
+    assert!((payment.dispatch_delay.unwrap() - 20e-6).abs() < 1e-8);
+    assert!((predicted.mean_sojourn_time - 0.002_02).abs() < 1e-8);
+    assert!((predicted.sojourn_time.p99 - (100f64.ln() / 500.0 + 20e-6)).abs() < 1e-8);
+    // Other stations report none, so their predictions stay unshifted.
+    assert_eq!(report.stations[0].dispatch_delay, Some(0.0));
 }

@@ -167,7 +167,8 @@ impl StationCore {
     fn handle(&mut self, command: Command, queue: &mut VecDeque<Arrival>, holds: &[Hold]) {
         match command {
             Command::Arrive(arrival) => {
-                self.recorder.record_arrival();
+                self.recorder
+                    .record_arrival(Instant::now().saturating_duration_since(arrival.at));
                 queue.push_back(arrival);
             }
             Command::StartWindow { id, done } => {

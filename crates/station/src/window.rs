@@ -65,6 +65,7 @@ struct Figures {
     sojourn_ns: Histogram<u64>,
     handling_ns: Histogram<u64>,
     hold_lateness_ns: Histogram<u64>,
+    dispatch_delay_ns: Histogram<u64>,
     calls: Vec<CallFigures>,
 }
 
@@ -82,6 +83,7 @@ impl Figures {
             sojourn_ns: new_histogram(),
             handling_ns: new_histogram(),
             hold_lateness_ns: new_histogram(),
+            dispatch_delay_ns: new_histogram(),
             calls: call_targets
                 .iter()
                 .map(|to| CallFigures {
@@ -106,6 +108,7 @@ impl Figures {
         self.sojourn_ns.reset();
         self.handling_ns.reset();
         self.hold_lateness_ns.reset();
+        self.dispatch_delay_ns.reset();
         for call in &mut self.calls {
             call.latency_ns.reset();
             call.statuses.clear();
@@ -224,6 +227,7 @@ impl WindowRecorder {
             sojourn_time_ns: serialize(&figures.sojourn_ns),
             handling_time_ns: serialize(&figures.handling_ns),
             hold_lateness_ns: serialize(&figures.hold_lateness_ns),
+            dispatch_delay_ns: serialize(&figures.dispatch_delay_ns),
             calls: figures
                 .calls
                 .iter()
@@ -237,9 +241,12 @@ impl WindowRecorder {
         }
     }
 
-    pub(crate) fn record_arrival(&mut self) {
+    /// Records an arrival that the station thread took in `dispatch_delay`
+    /// after the handler stamped it.
+    pub(crate) fn record_arrival(&mut self, dispatch_delay: Duration) {
         if self.is_open() {
             self.figures.arrivals += 1;
+            record(&mut self.figures.dispatch_delay_ns, dispatch_delay);
         }
     }
 
@@ -334,7 +341,7 @@ mod tests {
     #[test]
     fn recorder_ignores_events_outside_window() {
         let mut recorder = WindowRecorder::new("user", 2, &["database".to_owned()]);
-        recorder.record_arrival();
+        recorder.record_arrival(Duration::ZERO);
         assert!(
             recorder
                 .current(Instant::now(), std::iter::empty())
@@ -354,7 +361,7 @@ mod tests {
         recorder.start(9, t0);
 
         // One request: arrives at t0, waits 1 ms, is served for 2 ms.
-        recorder.record_arrival();
+        recorder.record_arrival(Duration::ZERO);
         let acquired = t0 + Duration::from_millis(1);
         let released = t0 + Duration::from_millis(3);
         recorder.record_service(t0, acquired, released, Duration::from_micros(1_990));
@@ -389,7 +396,7 @@ mod tests {
         let t0 = Instant::now();
         recorder.start(1, t0);
         recorder.record_loss();
-        recorder.record_arrival();
+        recorder.record_arrival(Duration::ZERO);
         let figures = recorder.end(t0, std::iter::empty()).unwrap();
         assert_eq!(figures.arrivals, 2);
         assert_eq!(figures.losses, 1);

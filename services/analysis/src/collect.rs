@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use hdrhistogram::Histogram;
 use queuelab_analysis::{
     CallMeasurement, HistogramError, StationInput, StationMeasurement, decode_histogram,
 };
@@ -153,6 +154,11 @@ pub fn measurement_from(
         service_time_ns: decode(&figures.service_time_ns, "service_time_ns")?,
         sojourn_time_ns: decode(&figures.sojourn_time_ns, "sojourn_time_ns")?,
         handling_time_ns: decode(&figures.handling_time_ns, "handling_time_ns")?,
+        dispatch_delay_ns: if figures.dispatch_delay_ns.is_empty() {
+            Histogram::new(3).expect("3 significant digits are valid")
+        } else {
+            decode(&figures.dispatch_delay_ns, "dispatch_delay_ns")?
+        },
         calls,
         agent,
     })
