@@ -39,10 +39,18 @@ impl TelemetryConfig {
     /// `OTEL_BSP_*`, `OTEL_METRIC_EXPORT_INTERVAL`) are read by the
     /// OpenTelemetry SDK and exporter when the pipeline is built.
     pub fn from_env(default_service_name: &str) -> Self {
-        let disabled = std::env::var(SDK_DISABLED_VAR)
-            .is_ok_and(|value| value.trim().eq_ignore_ascii_case("true"));
-        let endpoint = std::env::var(ENDPOINT_VAR)
-            .ok()
+        Self::from_variables(default_service_name, |name| std::env::var(name).ok())
+    }
+
+    /// Reads the variables of [`Self::from_env`] through `variable`, which
+    /// returns the value of the environment variable it is given.
+    pub fn from_variables(
+        default_service_name: &str,
+        variable: impl Fn(&str) -> Option<String>,
+    ) -> Self {
+        let disabled = variable(SDK_DISABLED_VAR)
+            .is_some_and(|value| value.trim().eq_ignore_ascii_case("true"));
+        let endpoint = variable(ENDPOINT_VAR)
             .map(|value| value.trim().to_owned())
             .filter(|value| !value.is_empty() && !disabled);
         Self {
@@ -74,9 +82,9 @@ impl TelemetryConfig {
     /// `OTEL_SERVICE_NAME`, or a `service.name` entry in
     /// `OTEL_RESOURCE_ATTRIBUTES`. The SDK's resource detectors read those,
     /// so the default name must not override them.
-    pub(crate) fn environment_names_service() -> bool {
-        let named = std::env::var("OTEL_SERVICE_NAME").is_ok_and(|name| !name.trim().is_empty());
-        let in_attributes = std::env::var("OTEL_RESOURCE_ATTRIBUTES").is_ok_and(|attributes| {
+    pub(crate) fn environment_names_service(variable: impl Fn(&str) -> Option<String>) -> bool {
+        let named = variable("OTEL_SERVICE_NAME").is_some_and(|name| !name.trim().is_empty());
+        let in_attributes = variable("OTEL_RESOURCE_ATTRIBUTES").is_some_and(|attributes| {
             attributes
                 .split(',')
                 .any(|entry| entry.trim_start().starts_with("service.name="))
@@ -95,6 +103,77 @@ mod tests {
         assert_eq!(config.endpoint, None);
         assert_eq!(config.default_service_name, "queuelab-user");
         assert_eq!(config.shutdown_timeout, Duration::from_secs(2));
+    }
+
+    fn variables(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        move |name| {
+            pairs
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone())
+        }
+    }
+
+    #[test]
+    fn endpoint_variable_turns_export_on() {
+        let config = TelemetryConfig::from_variables(
+            "queuelab-user",
+            variables(&[(ENDPOINT_VAR, " http://collector:4317 ")]),
+        );
+        assert_eq!(config.endpoint.as_deref(), Some("http://collector:4317"));
+    }
+
+    #[test]
+    fn missing_or_empty_endpoint_is_off() {
+        let missing = TelemetryConfig::from_variables("queuelab-user", variables(&[]));
+        assert_eq!(missing.endpoint, None);
+
+        let empty =
+            TelemetryConfig::from_variables("queuelab-user", variables(&[(ENDPOINT_VAR, "  ")]));
+        assert_eq!(empty.endpoint, None);
+    }
+
+    #[test]
+    fn sdk_disabled_overrides_endpoint() {
+        for disabled in ["true", "TRUE", " True "] {
+            let config = TelemetryConfig::from_variables(
+                "queuelab-user",
+                variables(&[
+                    (ENDPOINT_VAR, "http://collector:4317"),
+                    (SDK_DISABLED_VAR, disabled),
+                ]),
+            );
+            assert_eq!(config.endpoint, None, "{SDK_DISABLED_VAR}={disabled:?}");
+        }
+
+        let not_disabled = TelemetryConfig::from_variables(
+            "queuelab-user",
+            variables(&[
+                (ENDPOINT_VAR, "http://collector:4317"),
+                (SDK_DISABLED_VAR, "false"),
+            ]),
+        );
+        assert!(not_disabled.endpoint.is_some());
+    }
+
+    #[test]
+    fn service_name_from_environment() {
+        let names_service = TelemetryConfig::environment_names_service;
+        assert!(!names_service(variables(&[])));
+        assert!(!names_service(variables(&[("OTEL_SERVICE_NAME", " ")])));
+        assert!(names_service(variables(&[("OTEL_SERVICE_NAME", "user")])));
+        assert!(names_service(variables(&[(
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "deployment.environment=lab, service.name=user"
+        )])));
+        assert!(!names_service(variables(&[(
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "service.namespace=queuelab"
+        )])));
     }
 
     #[test]

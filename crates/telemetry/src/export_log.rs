@@ -45,6 +45,21 @@ impl FailureLog {
         let Err(error) = result else {
             return;
         };
+        let Some(failed_exports) = self.count_failure(Instant::now()) else {
+            return;
+        };
+        tracing::warn!(
+            signal = self.signal,
+            endpoint = %self.endpoint,
+            failed_exports,
+            %error,
+            "OTLP export failed; the batch is dropped. Check that the collector runs at the endpoint"
+        );
+    }
+
+    /// Counts a failure at `now`. Returns the failures since the last
+    /// warning, this one included, when a warning is due.
+    fn count_failure(&self, now: Instant) -> Option<u64> {
         let mut state = self
             .state
             .lock()
@@ -52,19 +67,14 @@ impl FailureLog {
         state.failures_since_warning += 1;
         let due = state
             .last_warning
-            .is_none_or(|last| last.elapsed() >= WARNING_INTERVAL);
+            .is_none_or(|last| now.saturating_duration_since(last) >= WARNING_INTERVAL);
         if !due {
-            return;
+            return None;
         }
-        tracing::warn!(
-            signal = self.signal,
-            endpoint = %self.endpoint,
-            failed_exports = state.failures_since_warning,
-            %error,
-            "OTLP export failed; the batch is dropped. Check that the collector runs at the endpoint"
-        );
-        state.last_warning = Some(Instant::now());
+        let failures = state.failures_since_warning;
+        state.last_warning = Some(now);
         state.failures_since_warning = 0;
+        Some(failures)
     }
 }
 
@@ -144,5 +154,29 @@ impl<E: PushMetricExporter> PushMetricExporter for LoggedMetricExporter<E> {
 
     fn temporality(&self) -> Temporality {
         self.inner.temporality()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_log_rate_limits() {
+        let log = FailureLog::new("traces", "http://127.0.0.1:4317");
+        let start = Instant::now();
+        let second = Duration::from_secs(1);
+
+        // The first failure warns at once.
+        assert_eq!(log.count_failure(start), Some(1));
+
+        // Failures within 30 s of the warning are only counted.
+        assert_eq!(log.count_failure(start + 5 * second), None);
+        assert_eq!(log.count_failure(start + 29 * second), None);
+
+        // The first failure 30 s after the warning reports all three.
+        assert_eq!(log.count_failure(start + 30 * second), Some(3));
+        assert_eq!(log.count_failure(start + 31 * second), None);
+        assert_eq!(log.count_failure(start + 61 * second), Some(2));
     }
 }

@@ -151,7 +151,7 @@ impl Drop for Pipeline {
 /// names the service.
 fn resource(default_service_name: &str) -> Resource {
     let builder = Resource::builder();
-    if TelemetryConfig::environment_names_service() {
+    if TelemetryConfig::environment_names_service(|name| std::env::var(name).ok()) {
         builder.build()
     } else {
         builder

@@ -223,6 +223,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn client_call_off_without_export() {
+        // No pipeline runs in unit tests, so export is off.
+        assert!(!crate::enabled());
+        let call = ClientCall::start("user", "queuelab.v1.Database/ReadRow");
+        assert!(call.span().is_disabled());
+
+        let mut metadata = tonic::metadata::MetadataMap::new();
+        crate::propagation::inject(call.span(), &mut metadata);
+        assert!(metadata.is_empty());
+        call.finish("user", tonic::Code::Ok);
+    }
+
+    #[test]
     fn response_code_reads_header() {
         let ok = http::Response::new(());
         assert_eq!(response_code(&ok), tonic::Code::Ok);
