@@ -7,8 +7,8 @@ use std::time::Duration;
 /// address, such as `http://127.0.0.1:4317`.
 pub const ENDPOINT_VAR: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
-/// Set to `true` to turn export off even when [`ENDPOINT_VAR`] is set, as
-/// the OpenTelemetry SDK specification defines it.
+/// Set to `true` (any case) to turn export off even when [`ENDPOINT_VAR`]
+/// is set.
 pub const SDK_DISABLED_VAR: &str = "OTEL_SDK_DISABLED";
 
 /// Time that dropping the [`crate::Guard`] allows for flushing spans and

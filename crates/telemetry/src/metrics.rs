@@ -123,8 +123,8 @@ fn instruments() -> Option<&'static Instruments> {
     INSTRUMENTS.get()
 }
 
-/// Returns the canonical upper-case name of a gRPC status code, as the
-/// `grpc-status` specification spells it.
+/// Returns the upper-case name of a gRPC status code, such as
+/// `RESOURCE_EXHAUSTED`, as gRPC's status code list spells it.
 pub fn status_name(code: tonic::Code) -> &'static str {
     use tonic::Code;
     match code {
