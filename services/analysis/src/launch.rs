@@ -21,7 +21,12 @@ pub struct AnalysisArgs {
     pub topology: Option<PathBuf>,
     /// Address of a station's stats API, overriding the topology; repeat the
     /// flag or separate entries with commas, e.g. `--station payment=payment:50055`.
-    #[arg(long = "station", env = "QUEUELAB_STATIONS", value_name = "NAME=HOST:PORT", value_delimiter = ',')]
+    #[arg(
+        long = "station",
+        env = "QUEUELAB_STATIONS",
+        value_name = "NAME=HOST:PORT",
+        value_delimiter = ','
+    )]
     pub stations: Vec<String>,
 }
 
@@ -64,7 +69,10 @@ pub fn run(args: &AnalysisArgs) -> ExitCode {
 /// Reads the topology and the station addresses.
 fn resolve(args: &AnalysisArgs) -> Result<AnalysisConfig, String> {
     let (topology, topology_origin) = match &args.topology {
-        Some(path) => (Topology::from_path(path).map_err(|error| error.to_string())?, path.display().to_string()),
+        Some(path) => (
+            Topology::from_path(path).map_err(|error| error.to_string())?,
+            path.display().to_string(),
+        ),
         None => (Topology::reference(), "reference (built in)".to_owned()),
     };
     let mut overrides = BTreeMap::new();
@@ -76,20 +84,25 @@ fn resolve(args: &AnalysisArgs) -> Result<AnalysisConfig, String> {
         overrides.insert(name.trim().to_owned(), address.trim().to_owned());
     }
     let stations = station_addresses(&topology, &overrides).map_err(|error| error.to_string())?;
-    Ok(AnalysisConfig { topology, topology_origin, stations })
+    Ok(AnalysisConfig {
+        topology,
+        topology_origin,
+        stations,
+    })
 }
 
 /// Completes on SIGINT or SIGTERM.
 async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
-    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(signal) => signal,
-        Err(error) => {
-            tracing::warn!(%error, "failed to watch SIGTERM; only Ctrl-C stops the service");
-            let _ = interrupt.await;
-            return;
-        }
-    };
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::warn!(%error, "failed to watch SIGTERM; only Ctrl-C stops the service");
+                let _ = interrupt.await;
+                return;
+            }
+        };
     tokio::select! {
         _ = interrupt => {}
         _ = terminate.recv() => {}
