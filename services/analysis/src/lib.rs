@@ -90,7 +90,9 @@ pub async fn serve(
         .await;
 
     tracing::info!(address = ?listener.local_addr().ok(), stations = config.stations.len(), "analysis service listening");
+    // Spans per RPC, exported only when OpenTelemetry export is on.
     Server::builder()
+        .layer(queuelab_telemetry::rpc::ServerLayer::new("analysis"))
         .add_service(health_service)
         .add_service(AnalysisServer::new(AnalysisService::new(config)))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
