@@ -25,8 +25,9 @@ const WINDOW: Duration = Duration::from_secs(3);
 /// Runs per rate; the table shows the run with the median send-lateness p99,
 /// because other processes on a shared machine make single runs noisy.
 const TRIALS: usize = 3;
-const RATES_PER_S: [f64; 9] = [
-    1000.0, 2000.0, 3000.0, 4000.0, 6000.0, 8000.0, 10_000.0, 12_000.0, 16_000.0,
+const RATES_PER_S: [f64; 14] = [
+    1000.0, 2000.0, 3000.0, 4000.0, 6000.0, 8000.0, 10_000.0, 12_000.0, 16_000.0, 20_000.0,
+    24_000.0, 32_000.0, 48_000.0, 64_000.0,
 ];
 const CONCURRENCIES: [usize; 4] = [1, 8, 32, 128];
 
