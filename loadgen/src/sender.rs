@@ -43,8 +43,8 @@ where
 
 /// Opens one HTTP/2 connection to `url`, failing after [`CONNECT_TIMEOUT`].
 ///
-/// All requests of a run share this connection, as gRPC clients usually do;
-/// HTTP/2 multiplexes them.
+/// All requests of a run share this connection, as in a typical gRPC
+/// client, and HTTP/2 multiplexes them on it.
 ///
 /// # Errors
 /// [`ConnectError::InvalidTarget`] for a URL that is not `http://host:port`,
