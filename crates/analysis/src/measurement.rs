@@ -91,8 +91,8 @@ pub struct StationMeasurement {
     pub sojourn_time_ns: Histogram<u64>,
     /// Arrival to reply.
     pub handling_time_ns: Histogram<u64>,
-    /// Arrival to the station taking the request into its queue: the
-    /// runtime's dispatch delay, inside the waiting time; empty when the
+    /// Arrival to the station taking the request into its queue. This is the
+    /// runtime's dispatch delay, part of the waiting time. It is empty when the
     /// station does not report it.
     pub dispatch_delay_ns: Histogram<u64>,
     /// Caller-side figures of each outgoing call.

@@ -9,7 +9,7 @@ pub enum ModelError {
     /// A rate (λ or μ) that is zero, negative, infinite or NaN.
     #[error("invalid {name} {value}: it must be a finite number greater than 0 (per second)")]
     InvalidRate {
-        /// Which rate, for example "arrival rate λ".
+        /// Name of the rate, for example "arrival rate λ".
         name: &'static str,
         /// The value given, per second.
         value: f64,
@@ -18,7 +18,7 @@ pub enum ModelError {
     /// A duration that is zero, negative, infinite or NaN.
     #[error("invalid {name} {value} s: it must be a finite number of seconds greater than 0")]
     InvalidDuration {
-        /// Which duration, for example "mean service time".
+        /// Name of the duration, for example "mean service time".
         name: &'static str,
         /// The value given, in seconds.
         value: f64,
@@ -53,7 +53,7 @@ pub enum ModelError {
     /// A probability or a quantile outside its range.
     #[error("invalid {name} {value}: it must lie in {range}")]
     InvalidProbability {
-        /// Which probability, for example "quantile".
+        /// Name of the probability, for example "quantile".
         name: &'static str,
         /// The value given.
         value: f64,

@@ -35,7 +35,7 @@ impl<T> Outcome<T> {
     }
 }
 
-/// What an overloaded station needs to become stable.
+/// Servers that an overloaded station needs to become stable.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Overload {
     /// Arrival rate λ, requests per second.

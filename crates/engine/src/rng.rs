@@ -35,18 +35,18 @@ impl SplitMix64 {
         1.0 - self.uniform()
     }
 
-    /// An exponential draw with mean `mean`.
+    /// Draws an exponential number with mean `mean`.
     pub(crate) fn exponential(&mut self, mean: f64) -> f64 {
         -mean * self.uniform_open().ln()
     }
 
-    /// A standard normal draw (Box–Muller).
+    /// Draws a standard normal number (Box–Muller).
     fn normal(&mut self) -> f64 {
         let radius = (-2.0 * self.uniform_open().ln()).sqrt();
         radius * (2.0 * std::f64::consts::PI * self.uniform()).cos()
     }
 
-    /// A gamma draw with the given shape and scale (Marsaglia–Tsang, 2000).
+    /// Draws a gamma number with the given shape and scale (Marsaglia–Tsang, 2000).
     fn gamma(&mut self, shape: f64, scale: f64) -> f64 {
         if shape < 1.0 {
             // Boost: Gamma(k) = Gamma(k + 1)·U^(1/k).
@@ -68,7 +68,7 @@ impl SplitMix64 {
         }
     }
 
-    /// A service time with the given distribution and mean.
+    /// Draws a service time with the given distribution and mean.
     pub(crate) fn service_time(&mut self, distribution: ServiceDistribution, mean: f64) -> f64 {
         match distribution {
             ServiceDistribution::Exponential => self.exponential(mean),

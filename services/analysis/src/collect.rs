@@ -13,7 +13,7 @@ use queuelab_proto::v1::{EndWindowRequest, StartWindowRequest, StatusCount, Wind
 use tokio::task::JoinSet;
 use tonic::transport::{Channel, Endpoint};
 
-/// How long one station may take to connect and answer, before it counts as missing.
+/// Time one station may take to connect and reply before it counts as missing.
 pub const STATION_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Connects to the stats API at `address` (`host:port`).

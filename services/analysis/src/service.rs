@@ -16,12 +16,12 @@ use tonic::{Request, Response, Status};
 
 use crate::collect::{end_windows, start_windows, status_map};
 
-/// What the service needs to know: the topology and where each station listens.
+/// Settings of the service: the topology and the address of each station.
 #[derive(Debug, Clone)]
 pub struct AnalysisConfig {
     /// The topology the mesh runs, and the model compares against.
     pub topology: Topology,
-    /// Where the topology came from, for the report.
+    /// Origin of the topology, for the report.
     pub topology_origin: String,
     /// Station name to `host:port` of its stats API.
     pub stations: BTreeMap<String, String>,
