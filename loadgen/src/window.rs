@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
+use queuelab_telemetry::metrics::status_name;
 use serde::{Deserialize, Serialize};
 
 /// Highest value the histograms track, in nanoseconds (1 hour). Larger
@@ -264,31 +265,6 @@ impl LatencySummary {
             p99_9_s: quantile_s(histogram, 0.999),
             max_s: (!empty).then(|| ns_to_s(histogram.max())),
         }
-    }
-}
-
-/// Returns the canonical gRPC name of a status code, as in the gRPC spec's
-/// status code table (`DEADLINE_EXCEEDED`, `UNAVAILABLE`, ...).
-pub fn status_name(code: tonic::Code) -> &'static str {
-    use tonic::Code;
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
     }
 }
 
