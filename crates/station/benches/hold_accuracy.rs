@@ -1,22 +1,31 @@
 //! Measures how closely realized service times follow the drawn ones.
 //!
-//! Runs the six reference stations in one process, each fed with its own
-//! Poisson stream at its reference arrival rate (1000/s times the visit
-//! ratio: 1000, 300, 400, 300, 300 and 960 per second), for a bounded time.
-//! Downstream calls are not made: this measures the holding machinery only.
+//! Runs the six reference stations in one process for a bounded time. One
+//! pacing thread sends the arrivals: Poisson at 3260 per second in all, each
+//! going to a station with probability proportional to its reference
+//! arrival rate (1000/s times the visit ratio: 1000, 300, 400, 300, 300 and
+//! 960 per second), so that each station sees its own Poisson stream. Each
+//! arrival becomes a visit on a single-threaded runtime that stands for the
+//! request handlers of a service. Downstream calls are not made: this
+//! measures the queueing and holding machinery only.
+//!
 //! Prints the error of realized minus drawn service time and the CPU time of
-//! the six station threads and of the six threads that deliver their
-//! replies, read from /proc/self/task (Linux only).
+//! the six station threads (each station's own runtime, which takes the
+//! arrivals, runs the queue, times the holds and wakes the handlers), read
+//! from /proc/self/task (Linux only).
 //!
 //! Run: `cargo bench -p queuelab-station --bench hold_accuracy -- [SECONDS]`
 //! (default 10 s, at most 120 s).
 
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use queuelab_station::launch::service_runtime;
 use queuelab_station::{ServiceTimeDistribution, Station, StationSpec};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand_distr::{Distribution, Exp};
+use rand_distr::{Distribution, Exp, weighted::WeightedIndex};
+use tokio::runtime::Handle;
 
 /// Reference stations: name, servers c, service rate μ per second, arrival
 /// rate λ per second.
@@ -37,95 +46,97 @@ fn main() {
         .find_map(|arg| arg.parse().ok())
         .unwrap_or(10)
         .min(MAX_SECONDS);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("failed to build the tokio runtime");
-    runtime.block_on(run(Duration::from_secs(seconds)));
-}
+    let length = Duration::from_secs(seconds);
 
-async fn run(length: Duration) {
-    let mut feeders = Vec::new();
-    // The stations are kept until the CPU time is read: a station's thread
-    // ends with its last handle.
-    let mut stations = Vec::new();
+    let stations: Vec<Station> = STATIONS
+        .into_iter()
+        .enumerate()
+        .map(|(index, (name, servers, rate, _))| {
+            let spec = StationSpec {
+                name: name.to_owned(),
+                servers,
+                distribution: ServiceTimeDistribution::Exponential { mean_s: 1.0 / rate },
+                capacity: None,
+                calls: Vec::new(),
+                seed: 11 + index as u64,
+            };
+            Station::start(spec).expect("reference station spec is valid")
+        })
+        .collect();
+    let handlers = start_handler_runtime();
+
     let cpu_before = thread_cpu("station-");
-    let replies_cpu_before = thread_cpu("replies-");
     let started = Instant::now();
-
-    for (index, (name, servers, rate, arrival_rate)) in STATIONS.into_iter().enumerate() {
-        let spec = StationSpec {
-            name: name.to_owned(),
-            servers,
-            distribution: ServiceTimeDistribution::Exponential { mean_s: 1.0 / rate },
-            capacity: None,
-            calls: Vec::new(),
-            seed: 11 + index as u64,
-        };
-        let station = Station::start(spec).expect("reference station spec is valid");
-        stations.push(station.clone());
-        feeders.push(tokio::spawn(feed(
-            station,
-            arrival_rate,
-            length,
-            101 + index as u64,
-        )));
-    }
-
-    let mut errors_ns: Vec<i64> = Vec::new();
-    for feeder in feeders {
-        errors_ns.extend(feeder.await.expect("feeder task panicked"));
-    }
+    let mut errors_ns = feed(&stations, &handlers, length);
     let elapsed = started.elapsed();
     let cpu = thread_cpu("station-").saturating_sub(cpu_before);
-    let replies_cpu = thread_cpu("replies-").saturating_sub(replies_cpu_before);
-    drop(stations);
 
-    errors_ns.sort_unstable();
-    let count = errors_ns.len();
-    let mean_ns = errors_ns.iter().sum::<i64>() as f64 / count as f64;
-    let quantile = |q: f64| errors_ns[((count - 1) as f64 * q) as usize];
-    println!("holds: {count} in {:.1} s", elapsed.as_secs_f64());
-    println!("hold error (realized - drawn), µs:");
     println!(
-        "  mean {:.2}  p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  min {:.2}  max {:.2}",
-        mean_ns / 1e3,
-        quantile(0.5) as f64 / 1e3,
-        quantile(0.9) as f64 / 1e3,
-        quantile(0.99) as f64 / 1e3,
-        quantile(0.999) as f64 / 1e3,
-        errors_ns[0] as f64 / 1e3,
-        errors_ns[count - 1] as f64 / 1e3,
+        "holds: {} in {:.1} s",
+        errors_ns.len(),
+        elapsed.as_secs_f64()
     );
+    print_errors(&mut errors_ns);
     println!(
         "station threads CPU: {:.2} s = {:.1} % of one core",
         cpu.as_secs_f64(),
         100.0 * cpu.as_secs_f64() / elapsed.as_secs_f64()
     );
+}
+
+/// Starts the runtime that stands for the services' request handlers: one
+/// thread, as a service has, running each visit.
+fn start_handler_runtime() -> Handle {
+    let runtime = service_runtime().expect("failed to build the handler runtime");
+    let handle = runtime.handle().clone();
+    std::thread::Builder::new()
+        .name("handlers".to_owned())
+        .spawn(move || runtime.block_on(std::future::pending::<()>()))
+        .expect("failed to start the handler thread");
+    handle
+}
+
+fn print_errors(errors_ns: &mut [i64]) {
+    errors_ns.sort_unstable();
+    let count = errors_ns.len();
+    let mean_ns = errors_ns.iter().sum::<i64>() as f64 / count as f64;
+    let quantile = |q: f64| errors_ns[((count - 1) as f64 * q) as usize] as f64 / 1e3;
+    println!("hold error (realized - drawn), µs:");
     println!(
-        "reply threads CPU: {:.2} s = {:.1} % of one core",
-        replies_cpu.as_secs_f64(),
-        100.0 * replies_cpu.as_secs_f64() / elapsed.as_secs_f64()
+        "  mean {:.2}  p1 {:.2}  p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}",
+        mean_ns / 1e3,
+        quantile(0.01),
+        quantile(0.5),
+        quantile(0.9),
+        quantile(0.99),
+        quantile(0.999),
+        quantile(1.0),
     );
 }
 
-/// Sends Poisson arrivals to `station` for `length` and returns the hold
-/// error of every served request, in nanoseconds.
-async fn feed(station: Station, arrival_rate: f64, length: Duration, seed: u64) -> Vec<i64> {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let gaps = Exp::new(arrival_rate).expect("arrival rate is positive");
-    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+/// Sends Poisson arrivals to the stations for `length`, each as a visit
+/// run on the `handlers` runtime, waits for every visit to end, and returns
+/// the hold error of each, in nanoseconds.
+fn feed(stations: &[Station], handlers: &Handle, length: Duration) -> Vec<i64> {
+    let total_rate: f64 = STATIONS.iter().map(|station| station.3).sum();
+    let gaps = Exp::new(total_rate).expect("arrival rate is positive");
+    let choose = WeightedIndex::new(STATIONS.iter().map(|station| station.3))
+        .expect("arrival rates are positive");
+    let mut rng = StdRng::seed_from_u64(101);
+    let (sender, receiver) = mpsc::channel();
+
     let start = Instant::now();
     let mut next = start;
-
     while next < start + length {
         next += Duration::from_secs_f64(gaps.sample(&mut rng));
-        tokio::time::sleep_until(next.into()).await;
-        let station = station.clone();
+        if let Some(gap) = next.checked_duration_since(Instant::now()) {
+            std::thread::sleep(gap);
+        }
+        let station = stations[choose.sample(&mut rng)].clone();
         let sender = sender.clone();
-        tokio::spawn(async move {
-            // The intended arrival time is now, whatever the timer's lateness.
+        handlers.spawn(async move {
+            // The arrival is stamped when its task runs, as a request handler
+            // stamps it.
             if let Ok(served) = station.visit(Instant::now(), None).await {
                 let error = served.service.as_nanos() as i64 - served.drawn.as_nanos() as i64;
                 let _ = sender.send(error);
@@ -133,12 +144,7 @@ async fn feed(station: Station, arrival_rate: f64, length: Duration, seed: u64) 
         });
     }
     drop(sender);
-
-    let mut errors = Vec::new();
-    while let Some(error) = receiver.recv().await {
-        errors.push(error);
-    }
-    errors
+    receiver.iter().collect()
 }
 
 /// Sums user plus system CPU time of this process's threads whose name

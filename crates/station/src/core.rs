@@ -1,16 +1,17 @@
-//! The station thread: one FCFS queue, c servers and the window figures.
+//! The station's queue and servers, and the task that runs each hold.
 //!
-//! Each station runs one OS thread that owns its queue, its servers, its
-//! random-number generator and its [`WindowRecorder`]. Request tasks talk to
-//! it over channels. Because one thread starts and ends every service, a
-//! server passes to the next waiting request at the instant it is released,
-//! and service times are timed by [`PreciseWait`] rather than by the async
-//! runtime's millisecond timer. A second thread per station hands finished
-//! services back to the request tasks (see [`deliver_replies`]).
+//! Each visit's service runs as a task on the station's own single-threaded
+//! runtime (see [`crate::Station::visit`]). Under the station's lock it takes
+//! a free server or joins the FCFS queue; a queued request is handed its
+//! server by the task that releases it, at the instant of the release. The
+//! hold itself is timed by [`hold_until`], outside the lock.
+//!
+//! Figures do not go through the lock: every event is sent as a [`Record`]
+//! on a channel, which the window operations and every [`DRAIN_EVERY`]-th
+//! release drain into the [`WindowRecorder`].
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::time::{Duration, Instant};
 
@@ -20,9 +21,15 @@ use rand::rngs::StdRng;
 use tokio::sync::oneshot;
 use tonic::Code;
 
-use crate::precise_wait::{PreciseWait, Woken, raise_priority};
+use crate::hold_timer::{HoldClock, hold_until};
 use crate::sampler::ServiceSampler;
+use crate::station::Shared;
 use crate::window::WindowRecorder;
+
+/// Releases between two drains of the record channel by the station's
+/// thread, which bound the channel's length when no window operation
+/// drains it.
+pub(crate) const DRAIN_EVERY: u32 = 64;
 
 /// The timings and call decisions of a finished service, sent to its request.
 #[derive(Debug, Clone, Copy)]
@@ -31,45 +38,32 @@ pub struct Served {
     pub waiting: Duration,
     /// Server acquired to server released, as realized.
     pub service: Duration,
-    /// The service time drawn from the distribution; `service` exceeds it by
-    /// the timing error.
+    /// The service time drawn from the distribution; `service` differs from
+    /// it by the timing error.
     pub drawn: Duration,
     /// Bit i is set when outgoing call i (topology order) is to be made.
     pub calls: u64,
 }
 
-/// A request that joined the queue.
-#[derive(Debug)]
-pub(crate) struct Arrival {
-    pub(crate) at: Instant,
-    /// The caller's deadline, when it sent one.
-    pub(crate) deadline: Option<Instant>,
-    pub(crate) served: oneshot::Sender<Served>,
-}
-
-/// Messages that the station thread must act on at once: they wake it.
-#[derive(Debug)]
-pub(crate) enum Command {
-    Arrive(Arrival),
-    StartWindow {
-        id: u64,
-        done: oneshot::Sender<()>,
-    },
-    EndWindow {
-        figures: oneshot::Sender<Option<WindowFigures>>,
-    },
-    GetWindow {
-        figures: oneshot::Sender<Option<WindowFigures>>,
-    },
-}
-
-/// Figures sent by request tasks. They do not wake the station thread,
-/// which drains them whenever it wakes for a command or a release, and
-/// before it reads a window.
+/// One event for the window figures.
 #[derive(Debug)]
 pub(crate) enum Record {
+    /// An arrival that joined the queue `dispatch_delay` after the handler
+    /// stamped it.
+    Arrival {
+        dispatch_delay: Duration,
+    },
     /// An arrival rejected because capacity K was reached.
     Lost,
+    /// A queued request dropped because its deadline passed or its caller
+    /// went away.
+    DeadlineDrop,
+    Service {
+        arrival: Instant,
+        acquired: Instant,
+        released: Instant,
+        drawn: Duration,
+    },
     Reply {
         handling: Duration,
         code: Code,
@@ -81,166 +75,201 @@ pub(crate) enum Record {
     },
 }
 
-/// A finished service on its way to the request task that waits for it.
-pub(crate) type Reply = (oneshot::Sender<Served>, Served);
-
-/// Hands finished services to their request tasks until the station thread
-/// ends. Waking an async task can block on the runtime's internal locks, so
-/// the station thread leaves that to this thread and keeps its own timing
-/// free of them.
-pub(crate) fn deliver_replies(replies: Receiver<Reply>) {
-    raise_priority();
-    for (request, served) in replies {
-        // The request task may be gone (its caller cancelled); its reply is
-        // then simply not sent.
-        let _ = request.send(served);
-    }
-}
-
-/// A request holding a server.
-#[derive(Debug)]
-struct Hold {
-    arrival: Arrival,
+/// A server held by one request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hold {
+    server: usize,
     acquired: Instant,
     drawn: Duration,
-    release_at: Instant,
+    /// The timer wakes this long before the drawn end.
+    margin: Duration,
+    /// The hold ends this long before its drawn end.
+    bias: Duration,
 }
 
-/// Everything the station thread owns.
-pub(crate) struct StationCore {
-    pub(crate) commands: Receiver<Command>,
-    pub(crate) records: Receiver<Record>,
-    pub(crate) servers: usize,
-    pub(crate) sampler: ServiceSampler,
+/// A server handed to a request, with the request's reply channel.
+#[derive(Debug)]
+pub(crate) struct Grant {
+    hold: Hold,
+    reply: oneshot::Sender<Served>,
+}
+
+/// A request waiting for a server.
+#[derive(Debug)]
+struct Waiter {
+    /// The caller's deadline, when it sent one.
+    deadline: Option<Instant>,
+    reply: oneshot::Sender<Served>,
+    grant: oneshot::Sender<Grant>,
+}
+
+/// Where an arrival stands once it has joined the station.
+#[derive(Debug)]
+pub(crate) enum Joined {
+    /// A server was free: the hold starts now.
+    Serving(Grant),
+    /// Every server is busy: the grant comes when one is released, or the
+    /// sender is dropped when the request is dropped from the queue.
+    Queued(oneshot::Receiver<Grant>),
+}
+
+/// What a release hands on, to be sent once the lock is let go.
+#[derive(Debug)]
+pub(crate) struct Released {
+    /// Calls to make, bit i for outgoing call i.
+    calls: u64,
+    /// The freed server's next request, when one was waiting.
+    handoff: Option<(oneshot::Sender<Grant>, Grant)>,
+    /// True when this release should drain the record channel.
+    drain: bool,
+}
+
+/// The queue, the servers and the random draws of one station: everything
+/// that must change together, behind the station's lock.
+pub(crate) struct Queue {
+    sampler: ServiceSampler,
     /// Draws service times and call decisions, seeded from the spec.
-    pub(crate) rng: StdRng,
-    pub(crate) call_probabilities: Vec<f64>,
-    /// Requests waiting plus in service; request tasks increment it on
-    /// arrival, this thread decrements it when a request leaves.
-    pub(crate) present: Arc<AtomicU32>,
-    pub(crate) recorder: WindowRecorder,
-    /// Finished services, for [`deliver_replies`].
-    pub(crate) replies: Sender<Reply>,
+    rng: StdRng,
+    call_probabilities: Vec<f64>,
+    /// When the service on each server started; `None` for a free server.
+    servers: Vec<Option<Instant>>,
+    /// Indices of the free servers.
+    free: Vec<usize>,
+    waiting: VecDeque<Waiter>,
+    clock: HoldClock,
+    records: Sender<Record>,
+    releases: u32,
 }
 
-impl StationCore {
-    /// Runs the station until every command sender is dropped.
-    pub(crate) fn run(mut self) {
-        let mut clock = PreciseWait::for_current_thread();
-        let mut queue: VecDeque<Arrival> = VecDeque::new();
-        let mut holds: Vec<Hold> = Vec::with_capacity(self.servers);
-
-        loop {
-            self.drain_records();
-            self.release_due(&mut holds, Instant::now());
-            self.start_services(&mut queue, &mut holds, Instant::now());
-
-            let next_release = holds.iter().map(|hold| hold.release_at).min();
-            match clock.wait(&self.commands, next_release) {
-                Woken::Message(command) => self.handle(command, &mut queue, &holds),
-                Woken::Deadline => {}
-                Woken::Disconnected => break,
-            }
-        }
-        tracing::debug!(
-            queued = queue.len(),
-            in_service = holds.len(),
-            "station thread stopped"
-        );
-    }
-
-    /// Applies every record sent since the last drain.
-    fn drain_records(&mut self) {
-        while let Ok(record) = self.records.try_recv() {
-            match record {
-                Record::Lost => self.recorder.record_loss(),
-                Record::Reply { handling, code } => self.recorder.record_reply(handling, code),
-                Record::CallDone {
-                    call_index,
-                    latency,
-                    code,
-                } => self.recorder.record_call(call_index, latency, code),
-            }
+impl Queue {
+    pub(crate) fn new(
+        servers: usize,
+        sampler: ServiceSampler,
+        rng: StdRng,
+        call_probabilities: Vec<f64>,
+        records: Sender<Record>,
+    ) -> Self {
+        Self {
+            sampler,
+            rng,
+            call_probabilities,
+            servers: vec![None; servers],
+            free: (0..servers).rev().collect(),
+            waiting: VecDeque::new(),
+            clock: HoldClock::default(),
+            records,
+            releases: 0,
         }
     }
 
-    fn handle(&mut self, command: Command, queue: &mut VecDeque<Arrival>, holds: &[Hold]) {
-        match command {
-            Command::Arrive(arrival) => {
-                self.recorder
-                    .record_arrival(Instant::now().saturating_duration_since(arrival.at));
-                queue.push_back(arrival);
-            }
-            Command::StartWindow { id, done } => {
-                // Records sent before the window opened belong to no window.
-                self.drain_records();
-                self.recorder.start(id, Instant::now());
-                let _ = done.send(());
-            }
-            Command::EndWindow { figures } => {
-                self.drain_records();
-                let started = holds.iter().map(|hold| hold.acquired);
-                let _ = figures.send(self.recorder.end(Instant::now(), started));
-            }
-            Command::GetWindow { figures } => {
-                self.drain_records();
-                let started = holds.iter().map(|hold| hold.acquired);
-                let _ = figures.send(self.recorder.current(Instant::now(), started));
-            }
-        }
-    }
-
-    /// Releases every server whose service time has passed and replies to
-    /// its request.
-    fn release_due(&mut self, holds: &mut Vec<Hold>, now: Instant) {
-        let mut index = 0;
-        while index < holds.len() {
-            if holds[index].release_at > now {
-                index += 1;
-                continue;
-            }
-            let hold = holds.swap_remove(index);
-            let released = Instant::now();
-            self.present.fetch_sub(1, Ordering::AcqRel);
-            self.recorder
-                .record_service(hold.arrival.at, hold.acquired, released, hold.drawn);
-
-            let served = Served {
-                waiting: hold.acquired - hold.arrival.at,
-                service: released - hold.acquired,
-                drawn: hold.drawn,
-                calls: self.draw_calls(),
-            };
-            let _ = self.replies.send((hold.arrival.served, served));
-        }
-    }
-
-    /// Gives free servers to the requests at the head of the queue, dropping
-    /// those whose deadline passed or whose caller went away.
-    fn start_services(
+    /// Adds a request that the handler stamped at `arrival` and returns
+    /// whether it holds a server now or waits for one.
+    fn join(
         &mut self,
-        queue: &mut VecDeque<Arrival>,
-        holds: &mut Vec<Hold>,
-        now: Instant,
-    ) {
-        while holds.len() < self.servers {
-            let Some(arrival) = queue.pop_front() else {
-                return;
-            };
-            let expired = arrival.deadline.is_some_and(|deadline| deadline <= now);
-            if expired || arrival.served.is_closed() {
-                self.present.fetch_sub(1, Ordering::AcqRel);
-                self.recorder.record_deadline_drop();
+        arrival: Instant,
+        deadline: Option<Instant>,
+        reply: oneshot::Sender<Served>,
+    ) -> Joined {
+        let now = Instant::now();
+        self.record(Record::Arrival {
+            dispatch_delay: now.saturating_duration_since(arrival),
+        });
+
+        if self.waiting.is_empty()
+            && let Some(server) = self.free.pop()
+        {
+            let hold = self.start_hold(server, now);
+            return Joined::Serving(Grant { hold, reply });
+        }
+        let (grant, receiver) = oneshot::channel();
+        self.waiting.push_back(Waiter {
+            deadline,
+            reply,
+            grant,
+        });
+        Joined::Queued(receiver)
+    }
+
+    /// Ends `hold` at `released`, records the service, feeds the timing back
+    /// and hands the server to the first queued request that still wants it.
+    /// `leave` is called for each request that leaves the station.
+    fn release(
+        &mut self,
+        hold: Hold,
+        arrival: Instant,
+        released: Instant,
+        oversleep: Option<Duration>,
+        leave: impl Fn(),
+    ) -> Released {
+        let end = hold.acquired + hold.drawn;
+        let error_ns = if released >= end {
+            (released - end).as_nanos() as i64
+        } else {
+            -((end - released).as_nanos() as i64)
+        };
+        if let Some(oversleep) = oversleep {
+            self.clock.record_oversleep(oversleep);
+        }
+        self.clock.record_error(error_ns);
+        self.record(Record::Service {
+            arrival,
+            acquired: hold.acquired,
+            released,
+            drawn: hold.drawn,
+        });
+        self.servers[hold.server] = None;
+        leave();
+
+        let calls = self.draw_calls();
+        let mut handoff = None;
+        while let Some(waiter) = self.waiting.pop_front() {
+            let expired = waiter.deadline.is_some_and(|deadline| deadline <= released);
+            if expired || waiter.reply.is_closed() {
+                self.record(Record::DeadlineDrop);
+                leave();
                 continue;
             }
+            let next = self.start_hold(hold.server, released);
+            handoff = Some((
+                waiter.grant,
+                Grant {
+                    hold: next,
+                    reply: waiter.reply,
+                },
+            ));
+            break;
+        }
+        if handoff.is_none() {
+            self.free.push(hold.server);
+        }
 
-            let drawn = self.sampler.sample(&mut self.rng);
-            holds.push(Hold {
-                arrival,
-                acquired: now,
-                drawn,
-                release_at: now + drawn,
-            });
+        self.releases = self.releases.wrapping_add(1);
+        Released {
+            calls,
+            handoff,
+            drain: self.releases.is_multiple_of(DRAIN_EVERY),
+        }
+    }
+
+    /// Returns when the services in progress started, for the busy time of
+    /// a window that ends now.
+    pub(crate) fn holds_started(&self) -> impl Iterator<Item = Instant> + '_ {
+        self.servers.iter().flatten().copied()
+    }
+
+    /// Sends a record; the receiver lives as long as the station.
+    fn record(&self, record: Record) {
+        let _ = self.records.send(record);
+    }
+
+    fn start_hold(&mut self, server: usize, now: Instant) -> Hold {
+        self.servers[server] = Some(now);
+        Hold {
+            server,
+            acquired: now,
+            drawn: self.sampler.sample(&mut self.rng),
+            margin: self.clock.margin(),
+            bias: self.clock.bias(),
         }
     }
 
@@ -254,5 +283,89 @@ impl StationCore {
             }
         }
         calls
+    }
+}
+
+/// The part of a visit that runs on the station's runtime: join the queue,
+/// wait for a server, hold it, release it, reply. The task outlives a caller
+/// that gives up, so that a server is always released at the end of its
+/// hold.
+pub(crate) async fn serve(
+    station: Arc<Shared>,
+    arrival: Instant,
+    deadline: Option<Instant>,
+    reply: oneshot::Sender<Served>,
+) {
+    let joined = station.queue().join(arrival, deadline, reply);
+    let Grant { hold, reply } = match joined {
+        Joined::Serving(grant) => grant,
+        Joined::Queued(receiver) => match receiver.await {
+            Ok(grant) => grant,
+            // Dropped from the queue: the deadline passed or the caller left.
+            Err(_) => return,
+        },
+    };
+
+    let oversleep = hold_until(hold.acquired + hold.drawn, hold.margin, hold.bias).await;
+    let released = Instant::now();
+
+    let outcome = station
+        .queue()
+        .release(hold, arrival, released, oversleep, || station.leave());
+    if let Some((sender, next)) = outcome.handoff {
+        // The next request's task is gone only when the runtime is shutting
+        // down; its server then stays busy.
+        let _ = sender.send(next);
+    }
+    let _ = reply.send(Served {
+        waiting: hold.acquired - arrival,
+        service: released - hold.acquired,
+        drawn: hold.drawn,
+        calls: outcome.calls,
+    });
+    if outcome.drain {
+        station.try_drain();
+    }
+}
+
+/// The window figures and the channel that feeds them.
+pub(crate) struct Figures {
+    pub(crate) records: Receiver<Record>,
+    pub(crate) recorder: WindowRecorder,
+}
+
+impl Figures {
+    /// Applies every record sent so far.
+    pub(crate) fn drain(&mut self) {
+        while let Ok(record) = self.records.try_recv() {
+            let recorder = &mut self.recorder;
+            match record {
+                Record::Arrival { dispatch_delay } => recorder.record_arrival(dispatch_delay),
+                Record::Lost => recorder.record_loss(),
+                Record::DeadlineDrop => recorder.record_deadline_drop(),
+                Record::Service {
+                    arrival,
+                    acquired,
+                    released,
+                    drawn,
+                } => recorder.record_service(arrival, acquired, released, drawn),
+                Record::Reply { handling, code } => recorder.record_reply(handling, code),
+                Record::CallDone {
+                    call_index,
+                    latency,
+                    code,
+                } => recorder.record_call(call_index, latency, code),
+            }
+        }
+    }
+
+    /// Drains the records, then closes the open window at `now`.
+    pub(crate) fn end(
+        &mut self,
+        now: Instant,
+        holds_started: impl Iterator<Item = Instant>,
+    ) -> Option<WindowFigures> {
+        self.drain();
+        self.recorder.end(now, holds_started)
     }
 }

@@ -124,7 +124,7 @@ pub enum VisitError {
         /// Time spent in the station, in milliseconds.
         waited_ms: f64,
     },
-    /// The station thread has stopped (the service is shutting down).
+    /// The runtime dropped the visit's task (the service is shutting down).
     #[error("station {station} is shutting down; retry on another instance")]
     Stopped {
         /// Station name.

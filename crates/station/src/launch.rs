@@ -225,9 +225,22 @@ impl ServiceConfig {
     }
 }
 
+/// Builds the runtime a station service serves gRPC on: one thread, the
+/// caller's, with I/O and timers. A single thread keeps the hand-over from
+/// the station's own thread short: waking a request task takes one brief
+/// lock, which no other worker can be holding.
+///
+/// # Errors
+/// The I/O error when the runtime's reactor cannot be created.
+pub fn service_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
 /// Runs a service binary: resolves `args` for `station`, serves it with
-/// `serve` until SIGINT or SIGTERM, and returns the exit code (2 for invalid
-/// settings, 1 when serving fails).
+/// `serve` on a [`service_runtime`] until SIGINT or SIGTERM, and returns the
+/// exit code (2 for invalid settings, 1 when serving fails).
 pub fn run_service<F, Fut>(station: &str, args: &ServiceArgs, serve: F) -> ExitCode
 where
     F: FnOnce(ServiceConfig, Shutdown) -> Fut,
@@ -245,7 +258,7 @@ where
         }
     };
 
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match service_runtime() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: failed to start the tokio runtime: {error}");

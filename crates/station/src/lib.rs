@@ -9,10 +9,10 @@
 //! - [`config`]: a station's settings from the topology;
 //! - [`launch`]: the flags every service binary shares;
 //! - [`station`]: the [`Station`] handle and its [`StationSpec`];
-//! - `core`: the station thread that owns the queue, servers and figures,
-//!   and the reply thread that wakes the request tasks;
-//! - `precise_wait`: microsecond-accurate holds (lowered timer slack plus a
-//!   short spin);
+//! - `core`: the queue and servers, and the task that runs each hold on the
+//!   station's own thread;
+//! - `hold_timer`: microsecond-accurate holds (a timerfd on the runtime's
+//!   reactor, a short spin and a learned bias);
 //! - `window`: the figures of one measurement window, in HdrHistograms;
 //! - [`sampler`]: service-time distributions;
 //! - [`downstream`]: clients for the calls to other stations;
@@ -20,7 +20,8 @@
 //! - [`stats_service`]: the `StationStats` gRPC API;
 //! - [`server`]: serving a station with health checks and a graceful drain;
 //! - [`supervisor`]: running a mesh's stations as child processes;
-//! - [`names`]: the station names and their reference addresses.
+//! - [`names`]: the station names and their reference addresses;
+//! - [`priority`]: running the station's thread in the real-time class.
 //!
 //! [`server::serve`] also starts a host agent (`queuelab-agent`) that samples
 //! the process's CPU, memory and I/O; its report of each window travels with
@@ -33,9 +34,10 @@ pub mod config;
 mod core;
 pub mod downstream;
 pub mod error;
+mod hold_timer;
 pub mod launch;
 pub mod names;
-mod precise_wait;
+pub mod priority;
 pub mod sampler;
 pub mod server;
 pub mod station;

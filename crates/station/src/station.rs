@@ -1,18 +1,19 @@
 //! The handle that request tasks and the stats API use to reach a station.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
 use std::time::{Duration, Instant};
 
 use queuelab_proto::v1::WindowFigures;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 use tonic::Code;
 
-use crate::core::{Arrival, Command, Record, Served, StationCore, deliver_replies};
+use crate::core::{Figures, Queue, Record, Served, serve};
 use crate::error::{ConfigError, VisitError};
+use crate::priority::{ThreadPriority, raise_thread_priority};
 use crate::sampler::{ServiceSampler, ServiceTimeDistribution};
 use crate::window::WindowRecorder;
 
@@ -92,20 +93,56 @@ impl StationSpec {
     }
 }
 
-struct Shared {
+/// The state one station's handles and its runtime's tasks share.
+pub(crate) struct Shared {
     spec: StationSpec,
-    commands: Sender<Command>,
-    records: Sender<Record>,
-    /// The station thread, unparked after each command.
-    thread: std::thread::Thread,
-    present: Arc<AtomicU32>,
+    queue: Mutex<Queue>,
+    figures: Mutex<Figures>,
+    /// Sends records that do not come from the queue: losses, replies and
+    /// calls.
+    records: mpsc::Sender<Record>,
+    /// Requests waiting plus in service.
+    present: AtomicU32,
 }
 
-/// A running station: its queue, servers and figures live on a dedicated
-/// thread, which stops when the last clone of this handle is dropped.
+impl Shared {
+    /// Locks the queue. Every step under the lock that can panic comes
+    /// before its first change, so a poisoned lock is taken over.
+    pub(crate) fn queue(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn figures(&self) -> MutexGuard<'_, Figures> {
+        self.figures.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Counts a request that left the station.
+    pub(crate) fn leave(&self) {
+        self.present.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Drains the record channel unless a window operation is doing so.
+    pub(crate) fn try_drain(&self) {
+        if let Ok(mut figures) = self.figures.try_lock() {
+            figures.drain();
+        }
+    }
+}
+
+/// The station's own runtime, which runs every hold. Its thread ends when
+/// the last [`Station`] handle is dropped.
+struct StationRuntime {
+    handle: Handle,
+    /// Dropping it ends the runtime's thread.
+    _stop: oneshot::Sender<()>,
+}
+
+/// A running station: its queue, servers and window figures, and the thread
+/// that times its holds. Clones share the station.
 #[derive(Clone)]
 pub struct Station {
     shared: Arc<Shared>,
+    runtime: Arc<StationRuntime>,
 }
 
 impl std::fmt::Debug for Station {
@@ -119,7 +156,13 @@ impl std::fmt::Debug for Station {
 }
 
 impl Station {
-    /// Validates `spec` and starts the station's thread.
+    /// Validates `spec` and starts the station with all servers free.
+    ///
+    /// The holds run on a single-threaded runtime of the station's own, on a
+    /// thread named `station-NAME` in the real-time class when the process
+    /// may use it (see [`raise_thread_priority`]), so that neither the
+    /// request handlers' runtime, busy with gRPC, nor other processes delay
+    /// the end of a hold.
     ///
     /// # Errors
     /// [`ConfigError`] for an invalid spec or when the thread cannot start.
@@ -127,44 +170,30 @@ impl Station {
         spec.validate()?;
         let sampler = ServiceSampler::new(&spec.name, spec.distribution)?;
 
-        let (commands, command_receiver) = mpsc::channel();
-        let (records, record_receiver) = mpsc::channel();
-        let (replies, reply_receiver) = mpsc::channel();
-        let present = Arc::new(AtomicU32::new(0));
+        let (records, receiver) = mpsc::channel();
         let targets: Vec<String> = spec.calls.iter().map(|call| call.to.clone()).collect();
-        let core = StationCore {
-            commands: command_receiver,
-            records: record_receiver,
-            servers: spec.servers as usize,
+        let queue = Queue::new(
+            spec.servers as usize,
             sampler,
-            rng: StdRng::seed_from_u64(spec.seed),
-            call_probabilities: spec.calls.iter().map(|call| call.probability).collect(),
-            present: Arc::clone(&present),
+            StdRng::seed_from_u64(spec.seed),
+            spec.calls.iter().map(|call| call.probability).collect(),
+            records.clone(),
+        );
+        let figures = Figures {
+            records: receiver,
             recorder: WindowRecorder::new(&spec.name, spec.servers, &targets),
-            replies,
         };
-
-        let thread_error = |source| ConfigError::Thread {
-            station: spec.name.clone(),
-            source,
-        };
-        std::thread::Builder::new()
-            .name(format!("replies-{}", spec.name))
-            .spawn(move || deliver_replies(reply_receiver))
-            .map_err(thread_error)?;
-        let station_thread = std::thread::Builder::new()
-            .name(format!("station-{}", spec.name))
-            .spawn(move || core.run())
-            .map_err(thread_error)?;
+        let runtime = start_runtime(&spec.name)?;
 
         Ok(Self {
             shared: Arc::new(Shared {
                 spec,
-                commands,
+                queue: Mutex::new(queue),
+                figures: Mutex::new(figures),
                 records,
-                thread: station_thread.thread().clone(),
-                present,
+                present: AtomicU32::new(0),
             }),
+            runtime: Arc::new(runtime),
         })
     }
 
@@ -185,13 +214,15 @@ impl Station {
 
     /// Queues a request that arrived at `arrival` and waits until it has
     /// been served: waiting for a server, then holding it for a drawn
-    /// service time.
+    /// service time. The service runs as a task on the station's runtime,
+    /// which completes it even when this future is dropped. Must be awaited
+    /// within a tokio runtime with its timer enabled.
     ///
     /// # Errors
     /// [`VisitError::CapacityReached`] when K requests are present (the
     /// arrival is counted as lost), [`VisitError::DeadlineExceeded`] when
-    /// `deadline` passes first, [`VisitError::Stopped`] when the station thread
-    /// has ended.
+    /// `deadline` passes first, [`VisitError::Stopped`] when the station's
+    /// runtime has stopped.
     pub async fn visit(
         &self,
         arrival: Instant,
@@ -200,27 +231,27 @@ impl Station {
         self.admit()?;
 
         let (served, receiver) = oneshot::channel();
-        let command = Command::Arrive(Arrival {
-            at: arrival,
-            deadline,
-            served,
-        });
-        if self.send_command(command).is_err() {
-            self.shared.present.fetch_sub(1, Ordering::AcqRel);
-            return Err(self.stopped());
-        }
+        let service = serve(Arc::clone(&self.shared), arrival, deadline, served);
+        // When the station's runtime has stopped, the task is dropped and
+        // with it `served`, which ends the wait below.
+        drop(self.runtime.handle.spawn(service));
 
-        // The station thread drops an expired request only when it reaches
-        // the head of the queue. This timeout replies to the caller as soon
-        // as the deadline passes.
+        // A queued request whose deadline passes is dropped only when it
+        // reaches the head of the queue. This timeout replies to the caller
+        // as soon as the deadline passes.
         let outcome = match deadline {
             Some(deadline) => tokio::time::timeout_at(deadline.into(), receiver).await,
             None => Ok(receiver.await),
         };
+        // The queue drops an expired request at the head of the queue,
+        // which may come before the runtime's timer fires.
+        let expired = || deadline.is_some_and(|deadline| Instant::now() >= deadline);
         match outcome {
             Ok(Ok(served)) => Ok(served),
-            Ok(Err(_)) => Err(self.stopped()),
-            Err(_) => Err(VisitError::DeadlineExceeded {
+            Ok(Err(_)) if !expired() => Err(VisitError::Stopped {
+                station: self.name().to_owned(),
+            }),
+            Ok(Err(_)) | Err(_) => Err(VisitError::DeadlineExceeded {
                 station: self.name().to_owned(),
                 waited_ms: arrival.elapsed().as_secs_f64() * 1e3,
             }),
@@ -248,19 +279,6 @@ impl Station {
         })
     }
 
-    /// Sends a command and wakes the station thread, which sleeps parked.
-    fn send_command(&self, command: Command) -> Result<(), mpsc::SendError<Command>> {
-        self.shared.commands.send(command)?;
-        self.shared.thread.unpark();
-        Ok(())
-    }
-
-    fn stopped(&self) -> VisitError {
-        VisitError::Stopped {
-            station: self.name().to_owned(),
-        }
-    }
-
     /// Records the reply to a visit: its status and, when OK, the handling
     /// time from arrival to reply.
     pub fn record_reply(&self, handling: Duration, code: Code) {
@@ -277,32 +295,70 @@ impl Station {
         });
     }
 
-    /// Resets every figure and opens window `id`. Returns `false` when the
-    /// station thread has stopped.
-    pub async fn start_window(&self, id: u64) -> bool {
-        let (done, receiver) = oneshot::channel();
-        if self
-            .send_command(Command::StartWindow { id, done })
-            .is_err()
-        {
-            return false;
-        }
-        receiver.await.is_ok()
+    /// Resets every figure and opens window `id`. Events recorded before
+    /// this call belong to no window.
+    pub fn start_window(&self, id: u64) {
+        let _queue = self.shared.queue();
+        let mut figures = self.shared.figures();
+        figures.drain();
+        figures.recorder.start(id, Instant::now());
     }
 
     /// Closes the open window and returns its figures, or `None` when no
     /// window is open.
-    pub async fn end_window(&self) -> Option<WindowFigures> {
-        let (figures, receiver) = oneshot::channel();
-        self.send_command(Command::EndWindow { figures }).ok()?;
-        receiver.await.ok().flatten()
+    pub fn end_window(&self) -> Option<WindowFigures> {
+        // The queue stays locked so that no service ends between reading
+        // the services in progress and draining the records.
+        let queue = self.shared.queue();
+        let mut figures = self.shared.figures();
+        figures.end(Instant::now(), queue.holds_started())
     }
 
     /// Returns the figures of the open window so far or of the last closed
     /// one, or `None` when no window was ever started.
-    pub async fn current_window(&self) -> Option<WindowFigures> {
-        let (figures, receiver) = oneshot::channel();
-        self.send_command(Command::GetWindow { figures }).ok()?;
-        receiver.await.ok().flatten()
+    pub fn current_window(&self) -> Option<WindowFigures> {
+        let queue = self.shared.queue();
+        let mut figures = self.shared.figures();
+        figures.drain();
+        figures
+            .recorder
+            .current(Instant::now(), queue.holds_started())
     }
+}
+
+/// Starts the single-threaded runtime of station `name` on a thread of its
+/// own.
+fn start_runtime(name: &str) -> Result<StationRuntime, ConfigError> {
+    let thread_error = |source| ConfigError::Thread {
+        station: name.to_owned(),
+        source,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(thread_error)?;
+    let handle = runtime.handle().clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+
+    let station = name.to_owned();
+    std::thread::Builder::new()
+        .name(format!("station-{name}"))
+        .spawn(move || {
+            let priority = raise_thread_priority();
+            if priority != ThreadPriority::RealTime {
+                tracing::warn!(
+                    station,
+                    ?priority,
+                    "the station thread could not enter the real-time class (it needs root or CAP_SYS_NICE); holds may run long on a busy machine"
+                );
+            }
+            // Ends when the last handle drops the stop sender.
+            let _ = runtime.block_on(stopped);
+        })
+        .map_err(thread_error)?;
+
+    Ok(StationRuntime {
+        handle,
+        _stop: stop,
+    })
 }

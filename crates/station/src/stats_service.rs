@@ -32,10 +32,6 @@ impl StatsService {
     pub fn with_agent(station: Station, agent: Option<Arc<SamplerHandle>>) -> Self {
         Self { station, agent }
     }
-
-    fn stopped(&self) -> Status {
-        Status::unavailable(format!("station {} is shutting down", self.station.name()))
-    }
 }
 
 #[tonic::async_trait]
@@ -45,9 +41,7 @@ impl StationStats for StatsService {
         request: Request<StartWindowRequest>,
     ) -> Result<Response<StartWindowReply>, Status> {
         let window_id = request.into_inner().window_id;
-        if !self.station.start_window(window_id).await {
-            return Err(self.stopped());
-        }
+        self.station.start_window(window_id);
         if let Some(agent) = &self.agent {
             agent.start_window();
         }
@@ -66,7 +60,7 @@ impl StationStats for StatsService {
         &self,
         _request: Request<EndWindowRequest>,
     ) -> Result<Response<WindowFigures>, Status> {
-        let mut figures = self.station.end_window().await.ok_or_else(|| {
+        let mut figures = self.station.end_window().ok_or_else(|| {
             Status::failed_precondition(format!(
                 "station {} has no open measurement window; call StartWindow first",
                 self.station.name()
@@ -95,7 +89,7 @@ impl StationStats for StatsService {
         &self,
         _request: Request<GetWindowRequest>,
     ) -> Result<Response<WindowFigures>, Status> {
-        let figures = self.station.current_window().await.ok_or_else(|| {
+        let figures = self.station.current_window().ok_or_else(|| {
             Status::failed_precondition(format!(
                 "station {} has never started a measurement window; call StartWindow first",
                 self.station.name()

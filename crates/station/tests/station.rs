@@ -22,7 +22,7 @@ fn deterministic_station(name: &str, servers: u32, service: Duration) -> Station
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deadline_drops_waiting_request() {
     let station = deterministic_station("payment", 1, Duration::from_millis(300));
-    assert!(station.start_window(1).await);
+    station.start_window(1);
 
     // The first request holds the only server for 300 ms.
     let first = {
@@ -46,7 +46,7 @@ async fn deadline_drops_waiting_request() {
 
     // The expired request leaves the queue when the server frees up.
     tokio::time::sleep(Duration::from_millis(20)).await;
-    let figures = station.end_window().await.unwrap();
+    let figures = station.end_window().unwrap();
     assert_eq!(figures.arrivals, 2);
     assert_eq!(figures.completions, 1);
     assert_eq!(figures.deadline_drops, 1);
@@ -85,7 +85,7 @@ async fn one_server_serves_in_arrival_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn busy_time_sums_service_times() {
     let station = deterministic_station("user", 2, Duration::from_millis(10));
-    assert!(station.start_window(5).await);
+    station.start_window(5);
 
     let mut visits = Vec::new();
     for _ in 0..10 {
@@ -98,7 +98,7 @@ async fn busy_time_sums_service_times() {
     for visit in visits {
         service_total += visit.await.unwrap().unwrap().service;
     }
-    let figures = station.end_window().await.unwrap();
+    let figures = station.end_window().unwrap();
 
     // Ten 10 ms services: at least 100 ms busy, and busy time is the sum of
     // the realized service times (within the 1 ns rounding of each).
@@ -118,8 +118,8 @@ async fn busy_time_sums_service_times() {
 #[tokio::test]
 async fn window_needs_start_before_end() {
     let station = deterministic_station("order", 1, Duration::from_millis(1));
-    assert!(station.end_window().await.is_none());
-    assert!(station.current_window().await.is_none());
+    assert!(station.end_window().is_none());
+    assert!(station.current_window().is_none());
 }
 
 #[test]
