@@ -12,15 +12,19 @@
 //! Prints the error of realized minus drawn service time and the CPU time of
 //! the six station threads (each station's own runtime, which takes the
 //! arrivals, runs the queue, times the holds and wakes the handlers), read
-//! from /proc/self/task (Linux only).
+//! from /proc/self/task (Linux only). With `--handover-only`, each arrival
+//! goes to a station thread and straight back, with no queue and no hold:
+//! the CPU that takes is the cost of handing requests to a thread of their
+//! own, and the rest of a full run's CPU is the queueing and timing.
 //!
-//! Run: `cargo bench -p queuelab-station --bench hold_accuracy -- [SECONDS]`
-//! (default 10 s, at most 120 s).
+//! Run: `cargo bench -p queuelab-station --bench hold_accuracy --
+//! [SECONDS] [--handover-only]` (default 10 s, at most 120 s).
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use queuelab_station::launch::service_runtime;
+use queuelab_station::priority::raise_thread_priority;
 use queuelab_station::{ServiceTimeDistribution, Station, StationSpec};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -41,12 +45,20 @@ const STATIONS: [(&str, u32, f64, f64); 6] = [
 const MAX_SECONDS: u64 = 120;
 
 fn main() {
-    let seconds: u64 = std::env::args()
-        .skip(1)
-        .find_map(|arg| arg.parse().ok())
-        .unwrap_or(10)
-        .min(MAX_SECONDS);
+    let mut seconds = 10;
+    let mut handover_only = false;
+    for arg in std::env::args().skip(1) {
+        if arg == "--handover-only" {
+            handover_only = true;
+        } else if let Ok(value) = arg.parse::<u64>() {
+            seconds = value.min(MAX_SECONDS);
+        }
+    }
     let length = Duration::from_secs(seconds);
+    if handover_only {
+        measure_handover(length);
+        return;
+    }
 
     let stations: Vec<Station> = STATIONS
         .into_iter()
@@ -84,6 +96,75 @@ fn main() {
     );
 }
 
+/// Measures the hand-over alone: each arrival goes to a single-threaded
+/// runtime on a `station-` thread, as a visit does, and comes straight back
+/// to the handler, without queueing or holding.
+fn measure_handover(length: Duration) {
+    let runtimes: Vec<Handle> = STATIONS
+        .iter()
+        .map(|(name, ..)| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("failed to build a station runtime");
+            let handle = runtime.handle().clone();
+            std::thread::Builder::new()
+                .name(format!("station-{name}"))
+                .spawn(move || {
+                    raise_thread_priority();
+                    runtime.block_on(std::future::pending::<()>())
+                })
+                .expect("failed to start a station thread");
+            handle
+        })
+        .collect();
+    let handlers = start_handler_runtime();
+
+    let cpu_before = thread_cpu("station-");
+    let started = Instant::now();
+    let count = pace(length, |index| {
+        let station = runtimes[index].clone();
+        handlers.spawn(async move {
+            let (reply, receiver) = tokio::sync::oneshot::channel();
+            drop(station.spawn(async move {
+                let _ = reply.send(());
+            }));
+            let _ = receiver.await;
+        });
+    });
+    let elapsed = started.elapsed();
+    let cpu = thread_cpu("station-").saturating_sub(cpu_before);
+    println!("hand-overs: {count} in {:.1} s", elapsed.as_secs_f64());
+    println!(
+        "station threads CPU: {:.2} s = {:.1} % of one core",
+        cpu.as_secs_f64(),
+        100.0 * cpu.as_secs_f64() / elapsed.as_secs_f64()
+    );
+}
+
+/// Calls `arrive` with a station index at Poisson instants for `length`
+/// and returns how many arrivals there were.
+fn pace(length: Duration, mut arrive: impl FnMut(usize)) -> u64 {
+    let total_rate: f64 = STATIONS.iter().map(|station| station.3).sum();
+    let gaps = Exp::new(total_rate).expect("arrival rate is positive");
+    let choose = WeightedIndex::new(STATIONS.iter().map(|station| station.3))
+        .expect("arrival rates are positive");
+    let mut rng = StdRng::seed_from_u64(101);
+
+    let start = Instant::now();
+    let mut next = start;
+    let mut count = 0;
+    while next < start + length {
+        next += Duration::from_secs_f64(gaps.sample(&mut rng));
+        if let Some(gap) = next.checked_duration_since(Instant::now()) {
+            std::thread::sleep(gap);
+        }
+        arrive(choose.sample(&mut rng));
+        count += 1;
+    }
+    count
+}
+
 /// Starts the runtime that stands for the services' request handlers: one
 /// thread, as a service has, running each visit.
 fn start_handler_runtime() -> Handle {
@@ -118,21 +199,9 @@ fn print_errors(errors_ns: &mut [i64]) {
 /// run on the `handlers` runtime, waits for every visit to end, and returns
 /// the hold error of each, in nanoseconds.
 fn feed(stations: &[Station], handlers: &Handle, length: Duration) -> Vec<i64> {
-    let total_rate: f64 = STATIONS.iter().map(|station| station.3).sum();
-    let gaps = Exp::new(total_rate).expect("arrival rate is positive");
-    let choose = WeightedIndex::new(STATIONS.iter().map(|station| station.3))
-        .expect("arrival rates are positive");
-    let mut rng = StdRng::seed_from_u64(101);
     let (sender, receiver) = mpsc::channel();
-
-    let start = Instant::now();
-    let mut next = start;
-    while next < start + length {
-        next += Duration::from_secs_f64(gaps.sample(&mut rng));
-        if let Some(gap) = next.checked_duration_since(Instant::now()) {
-            std::thread::sleep(gap);
-        }
-        let station = stations[choose.sample(&mut rng)].clone();
+    pace(length, |index| {
+        let station = stations[index].clone();
         let sender = sender.clone();
         handlers.spawn(async move {
             // The arrival is stamped when its task runs, as a request handler
@@ -142,7 +211,7 @@ fn feed(stations: &[Station], handlers: &Handle, length: Duration) -> Vec<i64> {
                 let _ = sender.send(error);
             }
         });
-    }
+    });
     drop(sender);
     receiver.iter().collect()
 }

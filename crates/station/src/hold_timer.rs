@@ -158,6 +158,7 @@ fn warn_fallback(error: &std::io::Error) {
 
 #[cfg(target_os = "linux")]
 mod timerfd {
+    use std::cell::RefCell;
     use std::io;
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
     use std::time::Instant;
@@ -166,6 +167,7 @@ mod timerfd {
     use tokio::io::unix::AsyncFd;
 
     /// A one-shot CLOCK_MONOTONIC timer, closed on drop.
+    #[derive(Debug)]
     struct TimerFd(OwnedFd);
 
     impl AsRawFd for TimerFd {
@@ -175,8 +177,8 @@ mod timerfd {
     }
 
     impl TimerFd {
-        /// Creates a non-blocking timer that expires once, at `wake`.
-        fn expiring_at(wake: Instant) -> io::Result<Self> {
+        /// Creates a non-blocking, disarmed timer.
+        fn new() -> io::Result<Self> {
             // SAFETY: timerfd_create takes a clock id and flags and returns
             // a new descriptor or -1.
             let fd = unsafe {
@@ -189,8 +191,11 @@ mod timerfd {
                 return Err(io::Error::last_os_error());
             }
             // SAFETY: `fd` is a new descriptor that nothing else owns.
-            let timer = Self(unsafe { OwnedFd::from_raw_fd(fd) });
+            Ok(Self(unsafe { OwnedFd::from_raw_fd(fd) }))
+        }
 
+        /// Sets the timer to expire once, at `wake`.
+        fn arm(&self, wake: Instant) -> io::Result<()> {
             // A relative expiry: the standard library's Instant is read from
             // CLOCK_MONOTONIC too, but does not expose its timespec. An
             // all-zero value would disarm the timer, hence at least 1 ns.
@@ -207,11 +212,12 @@ mod timerfd {
             };
             // SAFETY: the descriptor is a timerfd, `value` is a valid
             // itimerspec and the old value is not asked for.
-            let set = unsafe { libc::timerfd_settime(fd, 0, &value, std::ptr::null_mut()) };
+            let set =
+                unsafe { libc::timerfd_settime(self.as_raw_fd(), 0, &value, std::ptr::null_mut()) };
             if set != 0 {
                 return Err(io::Error::last_os_error());
             }
-            Ok(timer)
+            Ok(())
         }
 
         /// Reads the expiration count, or fails with WouldBlock before the
@@ -234,23 +240,50 @@ mod timerfd {
         }
     }
 
+    thread_local! {
+        /// Timers registered with this thread's runtime and free for reuse.
+        /// A station's runtime has one thread, so its holds reuse a few
+        /// timers instead of creating and registering one each.
+        static IDLE: RefCell<Vec<AsyncFd<TimerFd>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// Most idle timers kept per thread: a station rarely has more holds in
+    /// progress at once.
+    const MAX_IDLE: usize = 64;
+
     /// Sleeps until `wake` and returns the instant the task resumed.
     pub(super) async fn sleep_until(wake: Instant) -> io::Result<Instant> {
-        let timer = TimerFd::expiring_at(wake)?;
-        // SAFETY: the TimerFd owns its descriptor, which stays open and
-        // unchanged until the AsyncFd, and with it the TimerFd, is dropped.
-        let timer = unsafe { AsyncFd::register_with_interest(timer, Interest::READABLE) }?;
+        let timer = match IDLE.with_borrow_mut(Vec::pop) {
+            Some(timer) => timer,
+            // SAFETY: the TimerFd owns its descriptor, which stays open and
+            // unchanged until the AsyncFd, and with it the TimerFd, is
+            // dropped.
+            None => {
+                unsafe { AsyncFd::register_with_interest(TimerFd::new()?, Interest::READABLE) }?
+            }
+        };
+        timer.get_ref().arm(wake)?;
         loop {
             let mut ready = timer.readable().await?;
             match ready.try_io(|timer| timer.get_ref().read()) {
                 Ok(result) => {
                     result?;
-                    return Ok(Instant::now());
+                    break;
                 }
                 // Not expired yet: the readiness was stale and is cleared.
                 Err(_would_block) => continue,
             }
         }
+        let woke = Instant::now();
+
+        // The timer has expired and been read, so it is disarmed and not
+        // readable: the next hold can set it again.
+        IDLE.with_borrow_mut(|idle| {
+            if idle.len() < MAX_IDLE {
+                idle.push(timer);
+            }
+        });
+        Ok(woke)
     }
 }
 
