@@ -18,13 +18,15 @@
 //! own, and the rest of a full run's CPU is the queueing and timing.
 //!
 //! Run: `cargo bench -p queuelab-station --bench hold_accuracy --
-//! [SECONDS] [--handover-only]` (default 10 s, at most 120 s).
+//! [SECONDS] [--handover-only] [--hold-error-p99=DURATION]` (default 10 s,
+//! at most 120 s; the target defaults to the stations' 35 µs).
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use queuelab_station::launch::service_runtime;
 use queuelab_station::priority::raise_thread_priority;
+use queuelab_station::station::DEFAULT_HOLD_ERROR_P99;
 use queuelab_station::{ServiceTimeDistribution, Station, StationSpec};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -47,9 +49,14 @@ const MAX_SECONDS: u64 = 120;
 fn main() {
     let mut seconds = 10;
     let mut handover_only = false;
+    let mut target = DEFAULT_HOLD_ERROR_P99;
     for arg in std::env::args().skip(1) {
         if arg == "--handover-only" {
             handover_only = true;
+        } else if let Some(value) = arg.strip_prefix("--hold-error-p99=") {
+            let seconds = queuelab_topology::parse_duration_s(value)
+                .unwrap_or_else(|error| panic!("--hold-error-p99: {error}"));
+            target = Duration::from_secs_f64(seconds);
         } else if let Ok(value) = arg.parse::<u64>() {
             seconds = value.min(MAX_SECONDS);
         }
@@ -71,6 +78,7 @@ fn main() {
                 capacity: None,
                 calls: Vec::new(),
                 seed: 11 + index as u64,
+                hold_error_p99: target,
             };
             Station::start(spec).expect("reference station spec is valid")
         })

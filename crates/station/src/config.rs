@@ -7,7 +7,7 @@ use queuelab_topology::{ServiceDistribution, Topology};
 use crate::error::ConfigError;
 use crate::names;
 use crate::sampler::ServiceTimeDistribution;
-use crate::station::{CallSpec, StationSpec};
+use crate::station::{CallSpec, DEFAULT_HOLD_ERROR_P99, StationSpec};
 
 /// Builds the spec of station `name` from `topology`. The station's seed is
 /// `seed` mixed with its name, so that stations sharing a seed draw
@@ -49,6 +49,7 @@ pub fn station_spec(
             })
             .collect(),
         seed: station_seed(seed, name),
+        hold_error_p99: DEFAULT_HOLD_ERROR_P99,
     };
     spec.validate()?;
     Ok(spec)

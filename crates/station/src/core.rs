@@ -147,6 +147,7 @@ impl Queue {
         sampler: ServiceSampler,
         rng: StdRng,
         call_probabilities: Vec<f64>,
+        clock: HoldClock,
         records: Sender<Record>,
     ) -> Self {
         Self {
@@ -156,7 +157,7 @@ impl Queue {
             servers: vec![None; servers],
             free: (0..servers).rev().collect(),
             waiting: VecDeque::new(),
-            clock: HoldClock::default(),
+            clock,
             records,
             releases: 0,
         }

@@ -91,6 +91,19 @@ pub enum ConfigError {
         /// The parse error.
         reason: String,
     },
+    /// A hold-error target beyond what the timer can use.
+    #[error(
+        "station {station}: hold error p99 target {target_us} µs is above the {max_us} µs maximum; \
+         pass a smaller --hold-error-p99, such as the default 35us"
+    )]
+    HoldTargetTooLarge {
+        /// Station name.
+        station: String,
+        /// The rejected target, in microseconds.
+        target_us: f64,
+        /// The largest target, in microseconds.
+        max_us: f64,
+    },
     /// The station thread could not be started.
     #[error("station {station}: failed to start its thread: {source}")]
     Thread {

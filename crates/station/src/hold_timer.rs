@@ -11,8 +11,9 @@
 //! reference load), and every microsecond of spin costs a microsecond of
 //! CPU. [`HoldClock`] therefore sets the margin from the timer's 99th
 //! percentile of lateness, not from its worst case: the margin is that
-//! percentile minus [`LATE_ALLOWANCE`], so about 1 % of the holds that sleep
-//! end up to that allowance late. It also removes the bias that the late
+//! percentile minus an allowance, the station's target for the p99 of the
+//! hold error, so about 1 % of the holds that sleep end more than that
+//! allowance late. It also removes the bias that the late
 //! wake-ups leave: a hold whose timer woke in time ends a small, learned
 //! amount before its drawn end, so that the mean error stays near zero.
 
@@ -30,12 +31,8 @@ const MAX_BIAS: Duration = Duration::from_micros(30);
 const MAX_ERROR_SAMPLE: Duration = Duration::from_micros(200);
 
 /// The share of timer wake-ups that may come later than the margin allows
-/// for, by more than [`LATE_ALLOWANCE`].
+/// for, by more than the allowance.
 const LATE_SHARE: f64 = 0.01;
-
-/// How late a hold may end when its timer wakes at the tracked quantile:
-/// the margin is the quantile minus this.
-const LATE_ALLOWANCE: Duration = Duration::from_micros(35);
 
 /// Step of the quantile estimate, in nanoseconds: it rises by
 /// (1 - LATE_SHARE) steps after each wake-up above it and falls by
@@ -53,24 +50,27 @@ pub(crate) struct HoldClock {
     /// Estimate of the (1 - LATE_SHARE) quantile of the timer's oversleep,
     /// in nanoseconds.
     late_quantile_ns: f64,
+    /// How late a hold may end when its timer wakes at that quantile: the
+    /// margin is the quantile minus this.
+    allowance: Duration,
     /// How early a hold ends, in nanoseconds.
     bias_ns: f64,
 }
 
-impl Default for HoldClock {
-    /// Starts from a 100 µs quantile estimate and no bias.
-    fn default() -> Self {
+impl HoldClock {
+    /// Starts from a 100 µs quantile estimate and no bias, for holds of
+    /// which about 1 % may end more than `allowance` late.
+    pub(crate) fn new(allowance: Duration) -> Self {
         Self {
             late_quantile_ns: 100_000.0,
+            allowance,
             bias_ns: 0.0,
         }
     }
-}
 
-impl HoldClock {
     /// Returns how long before a hold's end the timer is set to wake.
     pub(crate) fn margin(&self) -> Duration {
-        let margin_ns = self.late_quantile_ns - LATE_ALLOWANCE.as_nanos() as f64;
+        let margin_ns = self.late_quantile_ns - self.allowance.as_nanos() as f64;
         Duration::from_nanos(margin_ns.max(0.0) as u64).clamp(MIN_MARGIN, MAX_MARGIN)
     }
 
@@ -86,7 +86,7 @@ impl HoldClock {
         } else {
             -LATE_SHARE * QUANTILE_STEP_NS
         };
-        let ceiling_ns = (MAX_MARGIN + LATE_ALLOWANCE).as_nanos() as f64;
+        let ceiling_ns = (MAX_MARGIN + self.allowance).as_nanos() as f64;
         self.late_quantile_ns = (self.late_quantile_ns + step).clamp(0.0, ceiling_ns);
     }
 
@@ -296,7 +296,7 @@ mod tests {
         // Oversleeps spread evenly over 20..=120 µs, in a scrambled order:
         // 1 % of them exceed 119 µs, so the margin settles near
         // 119 - 35 = 84 µs.
-        let mut clock = HoldClock::default();
+        let mut clock = HoldClock::new(Duration::from_micros(35));
         for index in 0..30_000_u64 {
             let micros = 20 + (index * 37) % 101;
             clock.record_oversleep(Duration::from_micros(micros));
@@ -307,7 +307,7 @@ mod tests {
 
     #[test]
     fn margin_stays_within_bounds() {
-        let mut clock = HoldClock::default();
+        let mut clock = HoldClock::new(Duration::from_micros(35));
         for _ in 0..1_000 {
             clock.record_oversleep(Duration::from_micros(400));
         }
@@ -323,7 +323,7 @@ mod tests {
 
     #[test]
     fn bias_balances_late_holds() {
-        let mut clock = HoldClock::default();
+        let mut clock = HoldClock::new(Duration::from_micros(35));
 
         // Every hold 8 µs late: the bias grows until it is capped.
         for _ in 0..2_000 {
@@ -343,7 +343,7 @@ mod tests {
         // One hold in ten wakes 50 µs past its margin; the other nine end
         // early by the bias. The errors balance when the bias averages
         // 50 / 9 = 5.56 µs over those nine.
-        let mut clock = HoldClock::default();
+        let mut clock = HoldClock::new(Duration::from_micros(35));
         let mut error_sum_ns = 0_i64;
         let mut bias_sum_ns = 0_i64;
         for index in 0..20_000 {

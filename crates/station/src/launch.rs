@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use queuelab_topology::{Topology, TopologyError};
 use tokio::net::TcpListener;
@@ -17,7 +18,7 @@ use crate::downstream::Downstream;
 use crate::error::ConfigError;
 use crate::names;
 use crate::server::{self, ServeError};
-use crate::station::Station;
+use crate::station::{DEFAULT_HOLD_ERROR_P99, MAX_HOLD_ERROR_P99, Station};
 use crate::visit::StationHandler;
 
 /// Flags and environment variables of a service (also used by
@@ -46,6 +47,25 @@ pub struct ServiceArgs {
     /// Seed of the generator that draws service times and calls.
     #[arg(long, env = "QUEUELAB_SEED", default_value_t = 1)]
     pub seed: u64,
+
+    /// Target for the 99th percentile of the hold error (realized minus
+    /// drawn service time), with a unit, at most 1ms. A smaller target
+    /// spins longer before each hold ends and costs more CPU [default:
+    /// 35us].
+    #[arg(long, env = "QUEUELAB_HOLD_ERROR_P99", value_name = "DURATION", value_parser = parse_hold_target)]
+    pub hold_error_p99: Option<Duration>,
+}
+
+/// Reads a `--hold-error-p99` value such as `35us`.
+fn parse_hold_target(text: &str) -> Result<Duration, String> {
+    let seconds = queuelab_topology::parse_duration_s(text).map_err(|error| error.to_string())?;
+    let target = Duration::from_secs_f64(seconds);
+    if target > MAX_HOLD_ERROR_P99 {
+        return Err(format!(
+            "{text} is above the 1ms maximum; beyond it the timer's own lateness decides the error"
+        ));
+    }
+    Ok(target)
 }
 
 /// An invalid flag, file or value in a service's settings.
@@ -99,6 +119,8 @@ pub struct ServiceConfig {
     pub peers: BTreeMap<String, String>,
     /// Seed of the station's generator.
     pub seed: u64,
+    /// Target for the p99 of the station's hold error.
+    pub hold_error_p99: Duration,
 }
 
 impl ServiceArgs {
@@ -149,6 +171,7 @@ impl ServiceArgs {
             topology,
             peers,
             seed: self.seed,
+            hold_error_p99: self.hold_error_p99.unwrap_or(DEFAULT_HOLD_ERROR_P99),
         })
     }
 }
@@ -163,6 +186,7 @@ impl ServiceConfig {
             topology,
             peers: BTreeMap::new(),
             seed: 1,
+            hold_error_p99: DEFAULT_HOLD_ERROR_P99,
         }
     }
 
@@ -171,7 +195,8 @@ impl ServiceConfig {
     /// # Errors
     /// [`ConfigError`] when the topology's settings for the station are invalid.
     pub fn start_handler(&self) -> Result<StationHandler, ConfigError> {
-        let spec = station_spec(&self.topology, &self.station, self.seed)?;
+        let mut spec = station_spec(&self.topology, &self.station, self.seed)?;
+        spec.hold_error_p99 = self.hold_error_p99;
         let targets = call_targets(&self.topology, &self.station, &self.peers)?;
         let downstream = Downstream::new(&self.station, &targets)?;
         let station = Station::start(spec)?;
@@ -305,6 +330,22 @@ mod tests {
             matches!(result, Err(LaunchError::InvalidPeer { .. })),
             "{result:?}"
         );
+    }
+
+    #[test]
+    fn hold_target_flag_takes_units_and_a_maximum() {
+        assert_eq!(parse_hold_target("45us"), Ok(Duration::from_micros(45)));
+        assert_eq!(parse_hold_target("0.5ms"), Ok(Duration::from_micros(500)));
+        let too_large = parse_hold_target("2ms").unwrap_err();
+        assert!(too_large.contains("1ms maximum"), "{too_large}");
+        let no_unit = parse_hold_target("45").unwrap_err();
+        assert!(no_unit.contains("followed by a unit"), "{no_unit}");
+    }
+
+    #[test]
+    fn resolve_uses_default_hold_target() {
+        let config = args_with_peers(&[]).resolve("user").unwrap();
+        assert_eq!(config.hold_error_p99, Duration::from_micros(35));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use queuelab_station::station::DEFAULT_HOLD_ERROR_P99;
 use queuelab_station::{ServiceTimeDistribution, Station, StationSpec, VisitError};
 
 /// A station with `servers` servers whose every service takes `service`.
@@ -15,6 +16,7 @@ fn deterministic_station(name: &str, servers: u32, service: Duration) -> Station
         capacity: None,
         calls: Vec::new(),
         seed: 1,
+        hold_error_p99: DEFAULT_HOLD_ERROR_P99,
     })
     .unwrap()
 }
@@ -131,12 +133,33 @@ fn invalid_spec_is_rejected() {
         capacity: Some(1),
         calls: Vec::new(),
         seed: 1,
+        hold_error_p99: DEFAULT_HOLD_ERROR_P99,
     };
     let error = Station::start(spec).unwrap_err();
     assert!(
         error
             .to_string()
             .contains("capacity K = 1 is below servers c = 2"),
+        "{error}"
+    );
+}
+
+#[test]
+fn hold_target_above_maximum_is_rejected() {
+    let spec = StationSpec {
+        name: "payment".to_owned(),
+        servers: 1,
+        distribution: ServiceTimeDistribution::Exponential { mean_s: 0.001 },
+        capacity: None,
+        calls: Vec::new(),
+        seed: 1,
+        hold_error_p99: Duration::from_millis(2),
+    };
+    let error = Station::start(spec).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("hold error p99 target 2000 µs is above the 1000 µs maximum"),
         "{error}"
     );
 }
