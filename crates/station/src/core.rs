@@ -287,10 +287,10 @@ impl Queue {
     }
 }
 
-/// The part of a visit that runs on the station's runtime: join the queue,
-/// wait for a server, hold it, release it, reply. The task outlives a caller
-/// that gives up, so that a server is always released at the end of its
-/// hold.
+/// Runs the part of a visit that belongs to the station's runtime: joins
+/// the queue, waits for a server, holds it, releases it and replies. The
+/// task outlives a caller that gives up, so that a server is always released
+/// at the end of its hold.
 pub(crate) async fn serve(
     station: Arc<Shared>,
     arrival: Instant,
