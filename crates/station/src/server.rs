@@ -14,6 +14,13 @@ use tonic_health::ServingStatus;
 use crate::station::Station;
 use crate::stats_service::StatsService;
 
+/// Samples the station's agent keeps per window: 5 minutes at one a second.
+/// Each sample holds the host's disk and mount lists, about 2 KiB, so the
+/// agent's default of an hour would add some 7 MiB per service while a
+/// window stays open. A longer window reports on its last 5 minutes and
+/// counts the samples it dropped.
+const AGENT_WINDOW_SAMPLES: usize = 300;
+
 /// A failure while serving.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -83,7 +90,11 @@ pub async fn serve(
 
     // The agent samples this process once a second; a station without one
     // still serves, and its reports lack CPU, memory and I/O figures.
-    let agent = match queuelab_agent::spawn_sampler(queuelab_agent::AgentConfig::default()) {
+    let agent_config = queuelab_agent::AgentConfig {
+        window_capacity: AGENT_WINDOW_SAMPLES,
+        ..queuelab_agent::AgentConfig::default()
+    };
+    let agent = match queuelab_agent::spawn_sampler(agent_config) {
         Ok(handle) => Some(std::sync::Arc::new(handle)),
         Err(error) => {
             tracing::warn!(station = %name, %error, "host agent failed to start; reports will lack its figures");
