@@ -15,7 +15,7 @@ use crate::station::Station;
 use crate::stats_service::StatsService;
 
 /// Samples the station's agent keeps per window: 5 minutes at one a second.
-/// Each sample holds the host's disk and mount lists, about 2 KiB, so the
+/// Each sample carries the host's disk and mount lists, about 2 KiB, so the
 /// agent's default of an hour would add some 7 MiB per service while a
 /// window stays open. A longer window reports on its last 5 minutes and
 /// counts the samples it dropped.
