@@ -178,6 +178,9 @@ fn compare_station(
             Some(missing_reason.unwrap_or_else(|| "the station sent no figures".to_owned()))
         },
         dispatch_delay: measurement.map(dispatch_delay_s),
+        hold_lateness_p99: measurement
+            .filter(|m| !m.hold_lateness_ns.is_empty())
+            .map(|m| m.hold_lateness_ns.value_at_quantile(0.99) as f64 * 1e-9),
         counts: measurement.map(|m| StationCounts {
             window_length: m.window_length_s,
             arrivals: m.arrivals,

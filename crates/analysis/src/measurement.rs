@@ -95,6 +95,10 @@ pub struct StationMeasurement {
     /// runtime's dispatch delay, part of the waiting time. It is empty when the
     /// station does not report it.
     pub dispatch_delay_ns: Histogram<u64>,
+    /// How much longer than drawn each service took, realized minus drawn
+    /// service time; 0 for a service that ended on time or early. It is
+    /// empty when the station does not report it.
+    pub hold_lateness_ns: Histogram<u64>,
     /// Caller-side figures of each outgoing call.
     pub calls: Vec<CallMeasurement>,
     /// The station's own CPU, memory and I/O report, if its agent sent one.

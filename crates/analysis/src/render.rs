@@ -163,6 +163,18 @@ pub fn table(report: &Report) -> String {
         time(report.transport_overhead.mean_per_call),
         report.transport_overhead.calls.len()
     );
+    let worst_hold = report
+        .stations
+        .iter()
+        .filter_map(|station| Some((station.hold_lateness_p99?, &station.name)))
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    if let Some((lateness, station)) = worst_hold {
+        let _ = writeln!(
+            out,
+            "hold lateness: p99 {} at the worst station ({station}), how much longer than drawn the emulated service times ran",
+            time(lateness)
+        );
+    }
     let _ = writeln!(
         out,
         "bottleneck: {}; largest stable external rate {:.1}/s",

@@ -72,6 +72,10 @@ pub struct StationComparison {
     /// thread taking the request in. The predicted waiting and sojourn times
     /// include it.
     pub dispatch_delay: Option<f64>,
+    /// 99th percentile of how late the station's holds ended (realized
+    /// minus drawn service time, 0 when on time), seconds: the error of the
+    /// emulated service times. `None` when the station does not report it.
+    pub hold_lateness_p99: Option<f64>,
     /// The station's own counts over its window, when measured.
     pub counts: Option<StationCounts>,
 }

@@ -29,6 +29,9 @@ const STATIONS: [(&str, f64, u32, f64); 6] = [
     ("database", 0.96, 1, 3000.0),
 ];
 
+/// How late every hold of each station ends, in the order of [`STATIONS`].
+const HOLD_LATENESS_NS: [u64; 6] = [5_000, 6_000, 7_000, 8_000, 41_000, 9_000];
+
 /// Builds a window at 1000 requests/s in which every station matches its M/M/c mean
 /// sojourn time, handles each request in 500 µs, and every call costs 100 µs
 /// more than the callee's handling time.
@@ -38,7 +41,8 @@ fn window() -> (LoadMeasurement, Vec<StationInput>) {
     let stations = STATIONS
         .iter()
         .zip(sojourn_ns)
-        .map(|(&(name, visits, servers, rate), sojourn)| {
+        .zip(HOLD_LATENESS_NS)
+        .map(|((&(name, visits, servers, rate), sojourn), lateness)| {
             let arrivals = (1000.0 * visits * WINDOW_S).round() as u64;
             let calls = topology
                 .calls_from(name)
@@ -62,6 +66,7 @@ fn window() -> (LoadMeasurement, Vec<StationInput>) {
                 sojourn_time_ns: constant(sojourn, arrivals),
                 handling_time_ns: constant(500_000, arrivals),
                 dispatch_delay_ns: Histogram::new(3).unwrap(),
+                hold_lateness_ns: constant(lateness, arrivals),
                 calls,
                 agent: None,
             }))
@@ -121,6 +126,21 @@ fn matching_window_has_small_errors() {
     }
     // Deterministic 1.25 ms service: SCV 0.
     assert!(measured.service_time_scv.abs() < 1e-6);
+}
+
+#[test]
+fn hold_lateness_names_worst_station() {
+    let (load, stations) = window();
+    let report = compare(&Topology::reference(), "reference", &load, &stations).unwrap();
+
+    // Every payment hold ends 41 µs late, recorded at 3 significant digits.
+    let payment = report.stations[4].hold_lateness_p99.unwrap();
+    assert!((payment - 41e-6).abs() < 41e-9, "{payment}");
+    let table = render::table(&report);
+    assert!(
+        table.contains("hold lateness: p99 41.0 µs at the worst station (payment)"),
+        "{table}"
+    );
 }
 
 #[test]

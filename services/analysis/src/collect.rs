@@ -159,6 +159,11 @@ pub fn measurement_from(
         } else {
             decode(&figures.dispatch_delay_ns, "dispatch_delay_ns")?
         },
+        hold_lateness_ns: if figures.hold_lateness_ns.is_empty() {
+            Histogram::new(3).expect("3 significant digits are valid")
+        } else {
+            decode(&figures.hold_lateness_ns, "hold_lateness_ns")?
+        },
         calls,
         agent,
     })
