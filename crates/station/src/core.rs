@@ -15,7 +15,6 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender};
 use std::time::{Duration, Instant};
 
-use queuelab_proto::v1::WindowFigures;
 use rand::RngExt;
 use rand::rngs::StdRng;
 use tokio::sync::oneshot;
@@ -111,6 +110,9 @@ pub(crate) enum Joined {
     /// Every server is busy: the grant comes when one is released, or the
     /// sender is dropped when the request is dropped from the queue.
     Queued(oneshot::Receiver<Grant>),
+    /// The deadline had passed or the caller had gone: the request is
+    /// counted as dropped and leaves at once.
+    Dropped,
 }
 
 /// What a release hands on, to be sent once the lock is let go.
@@ -164,7 +166,7 @@ impl Queue {
     }
 
     /// Adds a request that the handler stamped at `arrival` and returns
-    /// whether it holds a server now or waits for one.
+    /// whether it holds a server now, waits for one, or was dropped.
     fn join(
         &mut self,
         arrival: Instant,
@@ -175,6 +177,14 @@ impl Queue {
         self.record(Record::Arrival {
             dispatch_delay: now.saturating_duration_since(arrival),
         });
+
+        // A request can expire before the station takes it in, with a
+        // grpc-timeout shorter than the reply headroom: it never starts.
+        let expired = deadline.is_some_and(|deadline| deadline <= now);
+        if expired || reply.is_closed() {
+            self.record(Record::DeadlineDrop);
+            return Joined::Dropped;
+        }
 
         if self.waiting.is_empty()
             && let Some(server) = self.free.pop()
@@ -300,6 +310,10 @@ pub(crate) async fn serve(
     let joined = station.queue().join(arrival, deadline, reply);
     let Grant { hold, reply } = match joined {
         Joined::Serving(grant) => grant,
+        Joined::Dropped => {
+            station.leave();
+            return;
+        }
         Joined::Queued(receiver) => match receiver.await {
             Ok(grant) => grant,
             // Dropped from the queue: the deadline passed or the caller left.
@@ -358,15 +372,5 @@ impl Figures {
                 } => recorder.record_call(call_index, latency, code),
             }
         }
-    }
-
-    /// Drains the records, then closes the open window at `now`.
-    pub(crate) fn end(
-        &mut self,
-        now: Instant,
-        holds_started: impl Iterator<Item = Instant>,
-    ) -> Option<WindowFigures> {
-        self.drain();
-        self.recorder.end(now, holds_started)
     }
 }

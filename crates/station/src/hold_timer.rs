@@ -104,7 +104,8 @@ impl HoldClock {
 /// spins. Returns how late the timer woke, when it slept.
 pub(crate) async fn hold_until(end: Instant, margin: Duration, bias: Duration) -> Option<Duration> {
     let release = end.checked_sub(bias).unwrap_or(end);
-    let wake = end.checked_sub(margin).unwrap_or(end);
+    // A bias larger than the margin would put the wake-up after the release.
+    let wake = end.checked_sub(margin.max(bias)).unwrap_or(end);
 
     let oversleep = if wake > Instant::now() {
         let woke = sleep_until(wake).await;
@@ -276,8 +277,13 @@ mod timerfd {
         }
         let woke = Instant::now();
 
-        // The timer has expired and been read, so it is disarmed and not
-        // readable: the next hold can set it again.
+        // The timer has expired and been read, so it is disarmed and its
+        // descriptor not readable. tokio may still hold it as ready; the
+        // next hold's first read then fails with WouldBlock, which clears
+        // that, and it waits as usual.
+        // NOTE: the pool assumes one runtime per thread, as a station's
+        // thread has; on a thread that runs another runtime later, a pooled
+        // timer fails and the hold falls back to tokio's timer.
         IDLE.with_borrow_mut(|idle| {
             if idle.len() < MAX_IDLE {
                 idle.push(timer);

@@ -59,13 +59,12 @@ pub struct ServiceArgs {
 /// Reads a `--hold-error-p99` value such as `35us`.
 fn parse_hold_target(text: &str) -> Result<Duration, String> {
     let seconds = queuelab_topology::parse_duration_s(text).map_err(|error| error.to_string())?;
-    let target = Duration::from_secs_f64(seconds);
-    if target > MAX_HOLD_ERROR_P99 {
+    if seconds > MAX_HOLD_ERROR_P99.as_secs_f64() {
         return Err(format!(
             "{text} is above the 1ms maximum; beyond it the timer's own lateness decides the error"
         ));
     }
-    Ok(target)
+    Ok(Duration::from_secs_f64(seconds))
 }
 
 /// An invalid flag, file or value in a service's settings.
@@ -338,6 +337,8 @@ mod tests {
         assert_eq!(parse_hold_target("0.5ms"), Ok(Duration::from_micros(500)));
         let too_large = parse_hold_target("2ms").unwrap_err();
         assert!(too_large.contains("1ms maximum"), "{too_large}");
+        let huge = parse_hold_target("1e300s").unwrap_err();
+        assert!(huge.contains("1ms maximum"), "{huge}");
         let no_unit = parse_hold_target("45").unwrap_err();
         assert!(no_unit.contains("followed by a unit"), "{no_unit}");
     }

@@ -23,7 +23,7 @@ pub enum ThreadPriority {
 /// A real-time thread that never slept would starve the normal threads on
 /// its core, up to the kernel's real-time throttling (95 % of each second by
 /// default). A station's thread only queues, times and hands over requests:
-/// it sleeps between them and spins at most 100 µs before a hold ends.
+/// it sleeps between them and spins at most 100 µs before each hold ends.
 #[cfg(target_os = "linux")]
 pub fn raise_thread_priority() -> ThreadPriority {
     let parameters = libc::sched_param { sched_priority: 1 };

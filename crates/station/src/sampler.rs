@@ -7,6 +7,10 @@ use rand_distr::{Distribution, Exp, Gamma};
 
 use crate::error::ConfigError;
 
+/// The longest service time a station draws, and the largest mean it
+/// accepts: 1 hour.
+pub const MAX_SERVICE_TIME: Duration = Duration::from_secs(3600);
+
 /// The distribution that a station draws each service time from.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ServiceTimeDistribution {
@@ -78,6 +82,11 @@ impl ServiceSampler {
         if !(mean_s.is_finite() && mean_s > 0.0) {
             return Err(invalid("the mean service time must be finite and > 0 s"));
         }
+        if mean_s > MAX_SERVICE_TIME.as_secs_f64() {
+            return Err(invalid(
+                "the mean service time must be at most 1 hour (a service rate of at least 1/3600 per second)",
+            ));
+        }
 
         match distribution {
             ServiceTimeDistribution::Exponential { mean_s } => Exp::new(1.0 / mean_s)
@@ -99,14 +108,19 @@ impl ServiceSampler {
         }
     }
 
-    /// Draws one service time.
+    /// Draws one service time, at most [`MAX_SERVICE_TIME`].
     pub(crate) fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Duration {
         let seconds = match self {
             Self::Exponential(exp) => exp.sample(rng),
             Self::Deterministic(value) => return *value,
             Self::Gamma(gamma) => gamma.sample(rng),
         };
-        Duration::from_secs_f64(seconds)
+        // NOTE: the cap cuts a tail that has probability below e^-3600 for
+        // an exponential of mean 1 s; it only keeps the hold's end a valid
+        // Instant.
+        Duration::try_from_secs_f64(seconds)
+            .unwrap_or(MAX_SERVICE_TIME)
+            .min(MAX_SERVICE_TIME)
     }
 }
 
@@ -162,6 +176,18 @@ mod tests {
         );
         assert!((mean - 0.0005).abs() < 1e-9, "mean {mean}");
         assert!(scv < 1e-9, "scv {scv}");
+    }
+
+    #[test]
+    fn sampler_rejects_mean_above_an_hour() {
+        let result = ServiceSampler::new(
+            "user",
+            ServiceTimeDistribution::Deterministic { value_s: 7200.0 },
+        );
+        let Err(error) = result else {
+            panic!("a 2-hour service time was accepted");
+        };
+        assert!(error.to_string().contains("at most 1 hour"), "{error}");
     }
 
     #[test]

@@ -330,22 +330,28 @@ impl Station {
     /// Closes the open window and returns its figures, or `None` when no
     /// window is open.
     pub fn end_window(&self) -> Option<WindowFigures> {
-        // The queue stays locked so that no service ends between reading
-        // the services in progress and draining the records.
-        let queue = self.shared.queue();
-        let mut figures = self.shared.figures();
-        figures.end(Instant::now(), queue.holds_started())
+        let (now, started, mut figures) = self.window_cut();
+        figures.recorder.end(now, started.into_iter())
     }
 
     /// Returns the figures of the open window so far or of the last closed
     /// one, or `None` when no window was ever started.
     pub fn current_window(&self) -> Option<WindowFigures> {
+        let (now, started, figures) = self.window_cut();
+        figures.recorder.current(now, started.into_iter())
+    }
+
+    /// Drains the records and notes when the services in progress started,
+    /// at one instant under the queue's lock, so that no service ends in
+    /// between. The lock is let go before the figures are serialized, which
+    /// would otherwise hold up the station's thread.
+    fn window_cut(&self) -> (Instant, Vec<Instant>, MutexGuard<'_, Figures>) {
         let queue = self.shared.queue();
         let mut figures = self.shared.figures();
         figures.drain();
-        figures
-            .recorder
-            .current(Instant::now(), queue.holds_started())
+        let now = Instant::now();
+        let started = queue.holds_started().collect();
+        (now, started, figures)
     }
 }
 
@@ -356,17 +362,26 @@ fn start_runtime(name: &str) -> Result<StationRuntime, ConfigError> {
         station: name.to_owned(),
         source,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(thread_error)?;
-    let handle = runtime.handle().clone();
+    // The runtime is built on its own thread, so that it is also dropped
+    // there: dropping a runtime inside another one's task would panic.
+    let (handle_sender, handle_receiver) = std::sync::mpsc::channel();
     let (stop, stopped) = oneshot::channel::<()>();
-
     let station = name.to_owned();
     std::thread::Builder::new()
         .name(format!("station-{name}"))
         .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    let _ = handle_sender.send(Err(error));
+                    return;
+                }
+            };
+            let _ = handle_sender.send(Ok(runtime.handle().clone()));
+
             let priority = raise_thread_priority();
             if priority != ThreadPriority::RealTime {
                 tracing::warn!(
@@ -378,6 +393,11 @@ fn start_runtime(name: &str) -> Result<StationRuntime, ConfigError> {
             // Ends when the last handle drops the stop sender.
             let _ = runtime.block_on(stopped);
         })
+        .map_err(thread_error)?;
+    let handle = handle_receiver
+        .recv()
+        .map_err(|_| std::io::Error::other("the station thread ended before its runtime started"))
+        .and_then(|built| built)
         .map_err(thread_error)?;
 
     Ok(StationRuntime {

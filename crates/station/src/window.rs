@@ -1,7 +1,9 @@
 //! The figures of one measurement window.
 //!
-//! Only the station's own thread touches a [`WindowRecorder`], so recording
-//! takes no lock: request tasks send their records over the station's channel.
+//! Request tasks and the station's thread do not record into a
+//! [`WindowRecorder`] themselves: they send records over the station's
+//! channel, which takes no lock. The recorder sits behind a lock of its own
+//! that only the drains take: every 64th release, and the window operations.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

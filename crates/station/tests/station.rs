@@ -56,6 +56,30 @@ async fn deadline_drops_waiting_request() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_request_never_takes_a_free_server() {
+    let station = deterministic_station("order", 1, Duration::from_millis(50));
+    station.start_window(2);
+
+    // The deadline passed before the visit began: the free server stays free.
+    let arrival = Instant::now();
+    let visit = station
+        .visit(arrival, Some(arrival - Duration::from_millis(1)))
+        .await;
+    assert!(
+        matches!(visit, Err(VisitError::DeadlineExceeded { .. })),
+        "visit: {visit:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(20)).await;
+
+    let figures = station.end_window().unwrap();
+    assert_eq!(figures.arrivals, 1);
+    assert_eq!(figures.completions, 0);
+    assert_eq!(figures.deadline_drops, 1);
+    assert_eq!(figures.busy_server_ns, 0);
+    assert_eq!(station.present(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_server_serves_in_arrival_order() {
     let station = deterministic_station("database", 1, Duration::from_millis(20));
 
