@@ -115,7 +115,7 @@ pub(crate) enum Joined {
     Dropped,
 }
 
-/// What a release hands on, to be sent once the lock is let go.
+/// The outcome of a release, to be acted on once the lock is let go.
 #[derive(Debug)]
 pub(crate) struct Released {
     /// Calls to make, bit i for outgoing call i.

@@ -6,10 +6,9 @@
 //! resolution, no timer slack), wakes a margin before its end, and spins
 //! through the rest.
 //!
-//! Two costs shape this on the 2-vCPU development VM: every timer wake-up
+//! Two costs shape this on the 2-vCPU development VM. Every timer wake-up
 //! costs about 25 µs of CPU and comes 20 to 130 µs late (p1 to p99 under the
-//! reference load), and every microsecond of spin costs a microsecond of
-//! CPU. [`HoldClock`] therefore sets the margin from the timer's 99th
+//! reference load). Every microsecond of spin costs a microsecond of CPU. [`HoldClock`] therefore sets the margin from the timer's 99th
 //! percentile of lateness, not from its worst case: the margin is that
 //! percentile minus an allowance, the station's target for the p99 of the
 //! hold error, so about 1 % of the holds that sleep end more than that
@@ -53,7 +52,7 @@ pub(crate) struct HoldClock {
     /// How late a hold may end when its timer wakes at that quantile: the
     /// margin is the quantile minus this.
     allowance: Duration,
-    /// How early a hold ends, in nanoseconds.
+    /// The early release given to every hold, in nanoseconds.
     bias_ns: f64,
 }
 

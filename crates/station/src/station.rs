@@ -61,7 +61,7 @@ pub struct StationSpec {
 }
 
 /// The default [`StationSpec::hold_error_p99`]: on the 2-vCPU development
-/// VM it kept the p99 under 50 µs for about 23 % of one core across the six
+/// VM it kept the p99 under 50 µs for about 24 % of one core across the six
 /// reference stations.
 pub const DEFAULT_HOLD_ERROR_P99: Duration = Duration::from_micros(35);
 
