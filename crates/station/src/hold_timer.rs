@@ -8,7 +8,8 @@
 //!
 //! Two costs shape this on the 2-vCPU development VM. Every timer wake-up
 //! costs about 25 µs of CPU and comes 20 to 130 µs late (p1 to p99 under the
-//! reference load). Every microsecond of spin costs a microsecond of CPU. [`HoldClock`] therefore sets the margin from the timer's 99th
+//! reference load). Every microsecond of spin costs a microsecond of CPU.
+//! [`HoldClock`] therefore sets the margin from the timer's 99th
 //! percentile of lateness, not from its worst case: the margin is that
 //! percentile minus an allowance, the station's target for the p99 of the
 //! hold error, so about 1 % of the holds that sleep end more than that
