@@ -29,7 +29,8 @@ const STATIONS: [(&str, f64, u32, f64); 6] = [
     ("database", 0.96, 1, 3000.0),
 ];
 
-/// How late every hold of each station ends, in the order of [`STATIONS`].
+/// Lateness of every hold at each station, in nanoseconds, in the order of
+/// [`STATIONS`].
 const HOLD_LATENESS_NS: [u64; 6] = [5_000, 6_000, 7_000, 8_000, 41_000, 9_000];
 
 /// Builds a window at 1000 requests/s in which every station matches its M/M/c mean

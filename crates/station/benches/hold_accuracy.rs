@@ -4,7 +4,7 @@
 //! pacing thread sends the arrivals: Poisson at 3260 per second in all, each
 //! going to a station with probability proportional to its reference
 //! arrival rate (1000/s times the visit ratio: 1000, 300, 400, 300, 300 and
-//! 960 per second), so that each station sees its own Poisson stream. Each
+//! 960 per second), so that each station receives its own Poisson stream. Each
 //! arrival becomes a visit on a single-threaded runtime that stands for the
 //! request handlers of a service. Downstream calls are not made: this
 //! measures the queueing and holding machinery only.

@@ -1,10 +1,10 @@
 //! The station's queue and servers, and the task that runs each hold.
 //!
 //! Each visit's service runs as a task on the station's own single-threaded
-//! runtime (see [`crate::Station::visit`]). Under the station's lock it takes
-//! a free server or joins the FCFS queue; a queued request is handed its
-//! server by the task that releases it, at the instant of the release. The
-//! hold itself is timed by [`hold_until`], outside the lock.
+//! runtime (see [`crate::Station::visit`]). Under the station's lock, the
+//! task takes a free server or joins the FCFS queue. A queued request gets
+//! its server from the task that releases it, at the instant of the release.
+//! The hold itself is timed by [`hold_until`], outside the lock.
 //!
 //! Figures do not go through the lock: every event is sent as a [`Record`]
 //! on a channel, which the window operations and every [`DRAIN_EVERY`]-th
@@ -54,8 +54,8 @@ pub(crate) enum Record {
     },
     /// An arrival rejected because capacity K was reached.
     Lost,
-    /// A queued request dropped because its deadline passed or its caller
-    /// went away.
+    /// A request dropped before its service because its deadline passed or
+    /// its caller went away.
     DeadlineDrop,
     Service {
         arrival: Instant,
@@ -86,6 +86,13 @@ pub(crate) struct Hold {
     bias: Duration,
 }
 
+impl Hold {
+    /// Returns the drawn end of the service.
+    fn end(&self) -> Instant {
+        self.acquired + self.drawn
+    }
+}
+
 /// A server handed to a request, with the request's reply channel.
 #[derive(Debug)]
 pub(crate) struct Grant {
@@ -102,7 +109,7 @@ struct Waiter {
     grant: oneshot::Sender<Grant>,
 }
 
-/// Where an arrival stands once it has joined the station.
+/// The state of an arrival once it has joined the station.
 #[derive(Debug)]
 pub(crate) enum Joined {
     /// A server was free: the hold starts now.
@@ -166,7 +173,7 @@ impl Queue {
     }
 
     /// Adds a request that the handler stamped at `arrival` and returns
-    /// whether it holds a server now, waits for one, or was dropped.
+    /// whether it has a server now, waits for one, or was dropped.
     fn join(
         &mut self,
         arrival: Instant,
@@ -212,7 +219,7 @@ impl Queue {
         oversleep: Option<Duration>,
         leave: impl Fn(),
     ) -> Released {
-        let end = hold.acquired + hold.drawn;
+        let end = hold.end();
         let error_ns = if released >= end {
             (released - end).as_nanos() as i64
         } else {
@@ -311,6 +318,7 @@ pub(crate) async fn serve(
     let Grant { hold, reply } = match joined {
         Joined::Serving(grant) => grant,
         Joined::Dropped => {
+            // The queue counted the drop; `present` is the station's.
             station.leave();
             return;
         }
@@ -321,7 +329,7 @@ pub(crate) async fn serve(
         },
     };
 
-    let oversleep = hold_until(hold.acquired + hold.drawn, hold.margin, hold.bias).await;
+    let oversleep = hold_until(hold.end(), hold.margin, hold.bias).await;
     let released = Instant::now();
 
     let outcome = station
@@ -333,7 +341,7 @@ pub(crate) async fn serve(
         let _ = sender.send(next);
     }
     let _ = reply.send(Served {
-        waiting: hold.acquired - arrival,
+        waiting: hold.acquired.saturating_duration_since(arrival),
         service: released - hold.acquired,
         drawn: hold.drawn,
         calls: outcome.calls,

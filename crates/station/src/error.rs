@@ -91,7 +91,7 @@ pub enum ConfigError {
         /// The parse error.
         reason: String,
     },
-    /// A hold-error target beyond what the timer can use.
+    /// A hold-error target above the maximum.
     #[error(
         "station {station}: hold error p99 target {target_us} µs is above the {max_us} µs maximum; \
          pass a smaller --hold-error-p99, such as the default 35us"

@@ -114,8 +114,8 @@ pub(crate) async fn hold_until(end: Instant, margin: Duration, bias: Duration) -
         None
     };
 
-    // NOTE: the spin blocks the station's thread for at most the margin,
-    // 100 µs, and on average for a few microseconds.
+    // The spin blocks the station's thread for at most the margin, 100 µs.
+    // At the default target it averaged about 40 µs on the development VM.
     while Instant::now() < release {
         std::hint::spin_loop();
     }
@@ -281,9 +281,9 @@ mod timerfd {
         // descriptor not readable. tokio may still hold it as ready; the
         // next hold's first read then fails with WouldBlock, which clears
         // that, and it waits as usual.
-        // NOTE: the pool assumes one runtime per thread, as a station's
-        // thread has; on a thread that runs another runtime later, a pooled
-        // timer fails and the hold falls back to tokio's timer.
+        // NOTE: the pool assumes one runtime per thread, as on a station's
+        // thread. On a thread that later runs another runtime, a pooled timer
+        // fails, so the hold falls back to tokio's timer.
         IDLE.with_borrow_mut(|idle| {
             if idle.len() < MAX_IDLE {
                 idle.push(timer);

@@ -250,9 +250,9 @@ impl ServiceConfig {
 }
 
 /// Builds the runtime a station service serves gRPC on: one thread, the
-/// caller's, with I/O and timers. A single thread keeps the hand-over from
-/// the station's own thread short: waking a request task takes one brief
-/// lock, which no other worker can be holding.
+/// caller's, with I/O and timers. With a single thread there are fewer
+/// runtime locks for the station's thread to wait on when it wakes a request
+/// task.
 ///
 /// # Errors
 /// The I/O error when the runtime's reactor cannot be created.
@@ -332,7 +332,7 @@ mod tests {
     }
 
     #[test]
-    fn hold_target_flag_takes_units_and_a_maximum() {
+    fn hold_target_flag_parsing() {
         assert_eq!(parse_hold_target("45us"), Ok(Duration::from_micros(45)));
         assert_eq!(parse_hold_target("0.5ms"), Ok(Duration::from_micros(500)));
         let too_large = parse_hold_target("2ms").unwrap_err();
@@ -344,7 +344,7 @@ mod tests {
     }
 
     #[test]
-    fn resolve_uses_default_hold_target() {
+    fn resolve_default_hold_target() {
         let config = args_with_peers(&[]).resolve("user").unwrap();
         assert_eq!(config.hold_error_p99, Duration::from_micros(35));
     }

@@ -7,7 +7,7 @@ use rand_distr::{Distribution, Exp, Gamma};
 
 use crate::error::ConfigError;
 
-/// The longest service time a station draws, and the largest mean it
+/// The maximum service time a station draws, and the maximum mean it
 /// accepts: 1 hour.
 pub const MAX_SERVICE_TIME: Duration = Duration::from_secs(3600);
 
@@ -115,9 +115,8 @@ impl ServiceSampler {
             Self::Deterministic(value) => return *value,
             Self::Gamma(gamma) => gamma.sample(rng),
         };
-        // NOTE: the cap cuts a tail that has probability below e^-3600 for
-        // an exponential of mean 1 s; it only keeps the hold's end a valid
-        // Instant.
+        // The cap keeps the hold's end a valid Instant. For an exponential of
+        // mean 1 s, it cuts a tail of probability e^-3600.
         Duration::try_from_secs_f64(seconds)
             .unwrap_or(MAX_SERVICE_TIME)
             .min(MAX_SERVICE_TIME)

@@ -70,7 +70,8 @@ pub const DEFAULT_HOLD_ERROR_P99: Duration = Duration::from_micros(35);
 pub const MAX_HOLD_ERROR_P99: Duration = Duration::from_millis(1);
 
 impl StationSpec {
-    /// Checks the servers, capacity and call probabilities.
+    /// Checks the servers, capacity, call probabilities, hold-error target
+    /// and service-time distribution.
     ///
     /// # Errors
     /// The [`ConfigError`] of the first rule the spec breaks.
@@ -128,8 +129,8 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Locks the queue. Every step under the lock that can panic comes
-    /// before its first change, so a poisoned lock is taken over.
+    /// Locks the queue. No step under the lock is expected to panic; if one
+    /// did, the queue is taken over as it is rather than stopping the station.
     pub(crate) fn queue(&self) -> MutexGuard<'_, Queue> {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -180,9 +181,9 @@ impl std::fmt::Debug for Station {
 impl Station {
     /// Validates `spec` and starts the station with all servers free.
     ///
-    /// The holds run on a single-threaded runtime of the station's own, on a
-    /// thread named `station-NAME` in the real-time class when the process
-    /// may use it (see [`raise_thread_priority`]), so that neither the
+    /// Every hold runs on the station's own single-threaded runtime. Its
+    /// thread is named `station-NAME` and runs in the real-time class when
+    /// the process may use it (see [`raise_thread_priority`]). So neither the
     /// request handlers' runtime, busy with gRPC, nor other processes delay
     /// the end of a hold.
     ///
@@ -262,6 +263,9 @@ impl Station {
         // A queued request whose deadline passes is dropped only when it
         // reaches the head of the queue. This timeout replies to the caller
         // as soon as the deadline passes.
+        // NOTE: until it is dropped, the expired request still counts as
+        // present, so under a capacity K it can cause a loss that an
+        // M/M/c/K model does not predict.
         let outcome = match deadline {
             Some(deadline) => tokio::time::timeout_at(deadline.into(), receiver).await,
             None => Ok(receiver.await),

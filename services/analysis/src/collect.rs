@@ -118,6 +118,14 @@ pub fn measurement_from(
     figures: WindowFigures,
 ) -> Result<StationMeasurement, HistogramError> {
     let decode = |bytes: &[u8], field: &str| decode_histogram(bytes, name, field);
+    // A station that does not report an optional figure sends no bytes.
+    let decode_optional = |bytes: &[u8], field: &str| {
+        if bytes.is_empty() {
+            Ok(Histogram::new(3).expect("3 significant digits are valid"))
+        } else {
+            decode(bytes, field)
+        }
+    };
     let calls = figures
         .calls
         .iter()
@@ -154,16 +162,8 @@ pub fn measurement_from(
         service_time_ns: decode(&figures.service_time_ns, "service_time_ns")?,
         sojourn_time_ns: decode(&figures.sojourn_time_ns, "sojourn_time_ns")?,
         handling_time_ns: decode(&figures.handling_time_ns, "handling_time_ns")?,
-        dispatch_delay_ns: if figures.dispatch_delay_ns.is_empty() {
-            Histogram::new(3).expect("3 significant digits are valid")
-        } else {
-            decode(&figures.dispatch_delay_ns, "dispatch_delay_ns")?
-        },
-        hold_lateness_ns: if figures.hold_lateness_ns.is_empty() {
-            Histogram::new(3).expect("3 significant digits are valid")
-        } else {
-            decode(&figures.hold_lateness_ns, "hold_lateness_ns")?
-        },
+        dispatch_delay_ns: decode_optional(&figures.dispatch_delay_ns, "dispatch_delay_ns")?,
+        hold_lateness_ns: decode_optional(&figures.hold_lateness_ns, "hold_lateness_ns")?,
         calls,
         agent,
     })
